@@ -1,0 +1,33 @@
+"""Base classes every Civis model derives from.
+
+Two kinds of model, with opposite attitudes to unknown keys:
+
+* ``RequestModel``: what the assistant sends. Unknown keys are an error (a misspelt optional argument must never
+  be silently dropped), and only the fields the caller actually set are sent upstream (``exclude_unset``), exactly
+  as civis-python sends only the arguments given.
+* ``ResponseModel``: what Civis returns (already converted to snake_case by the HTTP client). Unknown keys are kept,
+  so a field the API adds later still reaches the caller, and every field is optional, because the API omits and
+  nulls fields freely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class RequestModel(BaseModel):
+    """Arguments the assistant supplies: strict about names, sends only what was given."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, use_enum_values=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready dict of the fields the caller set, nested models included, snake_case as civis-python."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ResponseModel(BaseModel):
+    """An object returned by the Civis API: lenient, keeps fields it does not know."""
+
+    model_config = ConfigDict(extra="allow")

@@ -1,0 +1,105 @@
+"""Parts of the Imports API shared by many operations, defined once.
+
+Argument models for the path and paging parameters that recur across operations live here too, so that
+``id`` or ``limit`` is described the same way in every tool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from civis_mcp.models.base import RequestModel, ResponseModel
+
+# --- closed sets shared across operations -------------------------------------------------------------------------
+
+OrderDir = Literal["asc", "desc"]
+RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+PermissionLevel = Literal["read", "write", "manage"]
+ShareLevel = Literal["read", "write", "manage"]
+
+# --- reusable argument fields -----------------------------------------------------------------------------------------
+
+ImportId = Annotated[int, Field(description="ID of the import.")]
+RunId = Annotated[int, Field(description="ID of the run.")]
+PageNum = Annotated[int | None, Field(default=None, ge=1, description="Page number, from 1.")]
+Hidden = Annotated[bool | None, Field(default=None, description="True to list hidden items only.")]
+
+
+class ImportIdParams(RequestModel):
+    """Arguments of an operation that names one import and nothing else."""
+
+    id: ImportId
+
+
+class RunIdParams(RequestModel):
+    """Arguments of an operation on one run of one import."""
+
+    id: ImportId
+    run_id: RunId
+
+
+class RunLogsParams(RequestModel):
+    """Arguments of a run-log read: the run, a cursor and a page size."""
+
+    id: ImportId
+    run_id: RunId
+    last_id: int | None = Field(default=None, description="Return only log lines after this log ID (cursor).")
+    limit: int | None = Field(default=None, ge=1, le=10000, description="Max log lines (default 10000).")
+
+
+class ListRunsParams(RequestModel):
+    """Arguments of a paged list of an import's runs."""
+
+    id: ImportId
+    limit: int | None = Field(default=None, ge=1, le=100, description="Runs per page, 1-100 (default 20).")
+    page_num: PageNum
+    order: Literal["id"] | None = Field(default=None, description="Sort field (default id).")
+    order_dir: OrderDir | None = Field(default=None, description="Sort direction (default desc).")
+
+
+# --- reusable response objects ----------------------------------------------------------------------------------------
+
+
+class User(ResponseModel):
+    """A Civis user as embedded in other objects (author, owner, run-as user)."""
+
+    id: int | None = None
+    name: str | None = None
+    username: str | None = None
+    initials: str | None = None
+    online: bool | None = None
+
+
+class LogEntry(ResponseModel):
+    """One line of a run's log."""
+
+    id: int | None = None
+    created_at: str | None = None
+    message: str | None = None
+    level: str | None = None
+
+
+class CancelledRun(ResponseModel):
+    """The state of a run after a cancel request."""
+
+    id: int | None = None
+    state: RunState | None = None
+    is_cancel_requested: bool | None = None
+
+
+class ArchiveParams(RequestModel):
+    """Arguments of archiving or unarchiving an import."""
+
+    id: ImportId
+    status: bool = Field(description="true to archive, false to unarchive.")
+
+
+# PLACEHOLDER: Schedule and Notifications are written out by the imports models.
+class Schedule(ResponseModel):
+    pass
+
+
+class Notifications(ResponseModel):
+    pass

@@ -1,0 +1,419 @@
+"""OPERATIONS: the one table of Civis Imports API operations.
+
+Every tool, its schemas, annotations, safety class and toolset, the HTTP request it sends, the manifests in
+``tool_manifests/`` and the ``civis-mcp tools`` catalog are derived from the entries below. Adding an operation is
+one entry here plus its models. ``tests/test_spec_agreement.py`` checks every entry against the official spec.
+
+Where the request parameters go is derived, not declared: names in the path template are path parameters; the other
+arguments of GET and DELETE are query parameters and those of POST, PUT and PATCH form the JSON body. The spec has no
+operation that breaks this rule (the spec test would fail if one appeared).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from typing import Literal
+
+from civis_mcp import models as m
+from civis_mcp.models.base import RequestModel, ResponseModel
+
+Verb = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class Safety(StrEnum):
+    """How much harm a call can do; decides annotations and, in the guard, whether a human must confirm."""
+
+    READ = "read"
+    WRITE = "write"
+    DESTRUCTIVE = "destructive"
+
+
+class Toolset(StrEnum):
+    """Groups of tools an operator can switch on together."""
+
+    IMPORTS = "imports"  # import jobs (Dbsync, AutoImport, GdocImport) and their syncs
+    CSV = "csv"  # CSV imports
+    FILES = "files"  # file imports and batch imports
+    RUNS = "runs"  # starting, watching and cancelling runs; run logs and inputs
+    SHARING = "sharing"  # shares, ownership transfer, dependencies
+    PROJECTS = "projects"  # project membership
+
+
+def default_safety(verb: Verb) -> Safety:
+    """The rule written once: reads are safe, DELETE destroys, every other verb writes.
+
+    Operations that are worse than their verb say so with ``safety=`` in their entry, with the reason beside it.
+    """
+    if verb == "GET":
+        return Safety.READ
+    if verb == "DELETE":
+        return Safety.DESTRUCTIVE
+    return Safety.WRITE
+
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One Civis Imports API operation and everything needed to expose it as an MCP tool."""
+
+    method: str
+    """civis-python method name on ``client.imports``; the tool is ``imports_<method>``."""
+    verb: Verb
+    path: str
+    """Path template exactly as in the spec, e.g. ``/imports/files/csv/{id}``."""
+    params: type[RequestModel]
+    response: type[ResponseModel] | None
+    """Model of the response object (of each item for list operations); None when the API answers with no body."""
+    title: str
+    description: str
+    toolset: Toolset
+    returns_list: bool = False
+    """True when the API answers with a JSON array."""
+    safety: Safety | None = None
+    """Override of ``default_safety(verb)``; every override carries its reason in a comment."""
+    idempotent: bool | None = None
+    """Override of the idempotency rule (every verb but POST)."""
+
+    @property
+    def tool_name(self) -> str:
+        return f"imports_{self.method}"
+
+    @property
+    def safety_class(self) -> Safety:
+        return self.safety or default_safety(self.verb)
+
+    @property
+    def is_idempotent(self) -> bool:
+        return self.idempotent if self.idempotent is not None else self.verb != "POST"
+
+    @cached_property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(_PATH_PARAM.findall(self.path))
+
+    @property
+    def sends_body(self) -> bool:
+        return self.verb in ("POST", "PUT", "PATCH")
+
+    @property
+    def paginated(self) -> bool:
+        """True when the API pages the result (it takes ``page_num`` and sends ``X-Pagination-*``)."""
+        return "page_num" in self.params.model_fields
+
+
+# Descriptions: a verb first, then when to use the tool and how it differs from its neighbours. "Import job" means the
+# sync-based imports of GET /imports (Dbsync, AutoImport, GdocImport); CSV, file and batch imports have their own tools.
+OPERATIONS: tuple[Operation, ...] = (
+    # --- import jobs ------------------------------------------------------------------------------------------------
+    Operation(
+        "list", "GET", "/imports/", m.ListImportsParams, m.ImportSummary,
+        title="List import jobs",
+        description="List import jobs (Dbsync, AutoImport, GdocImport), filtered and paged. "
+        "CSV and batch imports have their own tools.",
+        toolset=Toolset.IMPORTS, returns_list=True,
+    ),
+    Operation(
+        "get", "GET", "/imports/{id}", m.ImportIdParams, m.Import,
+        title="Get an import job",
+        description="Get one import job's full configuration: source, destination, syncs, schedule, last run.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "post", "POST", "/imports/", m.CreateImportParams, m.Import,
+        title="Create an import job",
+        description="Create an import job (Dbsync, AutoImport, GdocImport); add tables with imports_post_syncs. "
+        "For a CSV file use imports_post_files_csv.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "put", "PUT", "/imports/{id}", m.ReplaceImportParams, m.Import,
+        title="Replace an import job",
+        description="Replace all settings of an import job; omitted optional settings are reset. "
+        "To change a few fields use imports_patch.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "patch", "PATCH", "/imports/{id}", m.UpdateImportParams, m.Import,
+        title="Update an import job",
+        description="Change some settings of an import job (name, source, destination, schedule, "
+        "notifications); the rest stay as they are.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "post_clone", "POST", "/imports/{id}/clone", m.CloneImportParams, m.Import,
+        title="Clone an import job",
+        description="Copy an import job into a new one owned by you, optionally with its schedule and notifications.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "put_archive", "PUT", "/imports/{id}/archive", m.ArchiveParams, m.Import,
+        title="Archive or restore an import job",
+        description="Archive (status=true) or unarchive (false) an import job. Archived jobs are hidden and stop "
+        "running on schedule.",
+        toolset=Toolset.IMPORTS,
+        safety=Safety.DESTRUCTIVE,  # archiving silently stops scheduled loads other people rely on
+    ),
+    Operation(
+        "post_syncs", "POST", "/imports/{id}/syncs", m.CreateSyncParams, m.Sync,
+        title="Add a sync to an import job",
+        description="Add a sync (one source table or file -> one destination table) to an import job.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "put_syncs", "PUT", "/imports/{id}/syncs/{sync_id}", m.ReplaceSyncParams, m.Sync,
+        title="Replace a sync",
+        description="Replace a sync's source, destination and advanced options. To change a few use "
+        "imports_patch_syncs.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "patch_syncs", "PATCH", "/imports/{id}/syncs/{sync_id}", m.UpdateSyncParams, m.SyncUpdated,
+        title="Update a sync",
+        description="Change some of a sync's source, destination or advanced options; the rest stay as they are.",
+        toolset=Toolset.IMPORTS,
+    ),
+    Operation(
+        "put_syncs_archive", "PUT", "/imports/{id}/syncs/{sync_id}/archive", m.ArchiveSyncParams, m.Sync,
+        title="Archive or restore a sync",
+        description="Archive (status=true) or unarchive (false) one sync of an import job; it stops being loaded.",
+        toolset=Toolset.IMPORTS,
+        safety=Safety.DESTRUCTIVE,  # the table stops being refreshed without anyone being told
+    ),
+    # --- runs of import jobs ----------------------------------------------------------------------------------------
+    Operation(
+        "post_runs", "POST", "/imports/{id}/runs", m.ImportIdParams, m.ImportJobRun,
+        title="Run an import job",
+        description="Start a run of an import job now. For CSV imports use imports_post_files_csv_runs, for file "
+        "imports imports_post_files_runs.",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "list_runs", "GET", "/imports/{id}/runs", m.ListRunsParams, m.ImportJobRunSummary,
+        title="List an import job's runs",
+        description="List the runs of an import job, newest first, with state and timing.",
+        toolset=Toolset.RUNS, returns_list=True,
+    ),
+    Operation(
+        "post_cancel", "POST", "/imports/{id}/cancel", m.ImportIdParams, m.CancelledRun,
+        title="Cancel an import job's run",
+        description="Cancel the active run of an import job. CSV and file import runs are cancelled with "
+        "imports_delete_files_csv_runs and imports_delete_files_runs.",
+        toolset=Toolset.RUNS,
+        safety=Safety.DESTRUCTIVE,  # stops a load half-way; a POST, but it destroys work in progress
+        idempotent=True,  # cancelling a cancelled run changes nothing
+    ),
+    Operation(
+        "list_runs_logs", "GET", "/imports/{id}/runs/{run_id}/logs", m.RunLogsParams, m.LogEntry,
+        title="Read an import job run's logs",
+        description="Read the log lines of one run of an import job; page with last_id.",
+        toolset=Toolset.RUNS, returns_list=True,
+    ),
+    # --- file imports -----------------------------------------------------------------------------------------------
+    Operation(
+        "post_files", "POST", "/imports/files", m.CreateFileImportParams, m.FileUpload,
+        title="Start a file upload import",
+        description="Create an import of one uploaded file into a table; returns the upload URI to send the file to.",
+        toolset=Toolset.FILES,
+    ),
+    Operation(
+        "post_files_runs", "POST", "/imports/files/{id}/runs", m.ImportIdParams, m.FileImportRun,
+        title="Run a file import",
+        description="Start a run of a file import (from imports_post_files).",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "list_files_runs", "GET", "/imports/files/{id}/runs", m.ListRunsParams, m.FileImportRun,
+        title="List a file import's runs",
+        description="List the runs of a file import, newest first.",
+        toolset=Toolset.RUNS, returns_list=True,
+    ),
+    Operation(
+        "get_files_runs", "GET", "/imports/files/{id}/runs/{run_id}", m.RunIdParams, m.FileImportRun,
+        title="Get a file import run",
+        description="Get the state, timing and error of one file import run.",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "delete_files_runs", "DELETE", "/imports/files/{id}/runs/{run_id}", m.RunIdParams, None,
+        title="Cancel a file import run",
+        description="Cancel a queued or running file import run.",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "list_files_runs_logs", "GET", "/imports/files/{id}/runs/{run_id}/logs", m.RunLogsParams, m.LogEntry,
+        title="Read a file import run's logs",
+        description="Read the log lines of one file import run; page with last_id.",
+        toolset=Toolset.RUNS, returns_list=True,
+    ),
+    Operation(
+        "get_files_runs_inputs", "GET", "/imports/files/{id}/runs/{run_id}/inputs", m.RunIdParams,
+        m.FileImportRunInputs,
+        title="Get a file import run's inputs",
+        description="Get the files and settings one file import run was given.",
+        toolset=Toolset.RUNS,
+    ),
+    # --- CSV imports ------------------------------------------------------------------------------------------------
+    Operation(
+        "post_files_csv", "POST", "/imports/files/csv", m.CreateCsvImportParams, m.CsvImport,
+        title="Create a CSV import",
+        description="Create a CSV import: Civis files or storage paths -> one table. Start it with "
+        "imports_post_files_csv_runs.",
+        toolset=Toolset.CSV,
+    ),
+    Operation(
+        "get_files_csv", "GET", "/imports/files/csv/{id}", m.ImportIdParams, m.CsvImport,
+        title="Get a CSV import",
+        description="Get a CSV import's settings: source files, destination table, delimiter, header, columns.",
+        toolset=Toolset.CSV,
+    ),
+    Operation(
+        "put_files_csv", "PUT", "/imports/files/csv/{id}", m.ReplaceCsvImportParams, m.CsvImport,
+        title="Replace a CSV import",
+        description="Replace all settings of a CSV import; omitted optional settings are reset. To change a few "
+        "use imports_patch_files_csv.",
+        toolset=Toolset.CSV,
+    ),
+    Operation(
+        "patch_files_csv", "PATCH", "/imports/files/csv/{id}", m.UpdateCsvImportParams, m.CsvImport,
+        title="Update a CSV import",
+        description="Change some settings of a CSV import (e.g. column_delimiter, first_row_is_header, "
+        "existing_table_rows); the rest stay.",
+        toolset=Toolset.CSV,
+    ),
+    Operation(
+        "put_files_csv_archive", "PUT", "/imports/files/csv/{id}/archive", m.ArchiveParams, m.CsvImport,
+        title="Archive or restore a CSV import",
+        description="Archive (status=true) or unarchive (false) a CSV import.",
+        toolset=Toolset.CSV,
+        safety=Safety.DESTRUCTIVE,  # hides the import from everyone it is shared with
+    ),
+    Operation(
+        "post_files_csv_runs", "POST", "/imports/files/csv/{id}/runs", m.ImportIdParams, m.CsvImportRun,
+        title="Run a CSV import",
+        description="Start a run of a CSV import now.",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "list_files_csv_runs", "GET", "/imports/files/csv/{id}/runs", m.ListRunsParams, m.CsvImportRun,
+        title="List a CSV import's runs",
+        description="List the runs of a CSV import, newest first, with state and error.",
+        toolset=Toolset.RUNS, returns_list=True,
+    ),
+    Operation(
+        "get_files_csv_runs", "GET", "/imports/files/csv/{id}/runs/{run_id}", m.RunIdParams, m.CsvImportRun,
+        title="Get a CSV import run",
+        description="Get the state, timing and error of one CSV import run.",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "delete_files_csv_runs", "DELETE", "/imports/files/csv/{id}/runs/{run_id}", m.RunIdParams, None,
+        title="Cancel a CSV import run",
+        description="Cancel a queued or running CSV import run.",
+        toolset=Toolset.RUNS,
+    ),
+    Operation(
+        "list_files_csv_runs_logs", "GET", "/imports/files/csv/{id}/runs/{run_id}/logs", m.RunLogsParams,
+        m.LogEntry,
+        title="Read a CSV import run's logs",
+        description="Read the log lines of one CSV import run; page with last_id.",
+        toolset=Toolset.RUNS, returns_list=True,
+    ),
+    Operation(
+        "get_files_csv_runs_inputs", "GET", "/imports/files/csv/{id}/runs/{run_id}/inputs", m.RunIdParams,
+        m.CsvImportRunInputs,
+        title="Get a CSV import run's inputs",
+        description="Get the files and settings one CSV import run was given.",
+        toolset=Toolset.RUNS,
+    ),
+    # --- batch imports ----------------------------------------------------------------------------------------------
+    Operation(
+        "list_batches", "GET", "/imports/batches", m.ListBatchesParams, m.BatchImportSummary,
+        title="List batch imports",
+        description="List batch imports (many Civis files -> one table), paged.",
+        toolset=Toolset.FILES, returns_list=True,
+    ),
+    Operation(
+        "post_batches", "POST", "/imports/batches", m.CreateBatchImportParams, m.BatchImport,
+        title="Create a batch import",
+        description="Load many Civis files into one table in one batch; it starts at once.",
+        toolset=Toolset.FILES,
+    ),
+    Operation(
+        "get_batches", "GET", "/imports/batches/{id}", m.ImportIdParams, m.BatchImport,
+        title="Get a batch import",
+        description="Get a batch import's state, destination table and error.",
+        toolset=Toolset.FILES,
+    ),
+    # --- sharing and ownership --------------------------------------------------------------------------------------
+    Operation(
+        "list_shares", "GET", "/imports/{id}/shares", m.ImportIdParams, m.Share,
+        title="List who can access an import",
+        description="List the users and groups with read, write or manage access to an import.",
+        toolset=Toolset.SHARING, returns_list=True,
+    ),
+    Operation(
+        "put_shares_users", "PUT", "/imports/{id}/shares/users", m.ShareWithUsersParams, m.Share,
+        title="Share an import with users",
+        description="Give users read, write or manage access to an import (replaces their current level).",
+        toolset=Toolset.SHARING,
+        safety=Safety.DESTRUCTIVE,  # granting access sends data to someone; it cannot be taken back once read
+    ),
+    Operation(
+        "delete_shares_users", "DELETE", "/imports/{id}/shares/users/{user_id}", m.RevokeUserShareParams, None,
+        title="Revoke a user's access to an import",
+        description="Remove one user's access to an import.",
+        toolset=Toolset.SHARING,
+    ),
+    Operation(
+        "put_shares_groups", "PUT", "/imports/{id}/shares/groups", m.ShareWithGroupsParams, m.Share,
+        title="Share an import with groups",
+        description="Give groups read, write or manage access to an import (replaces their current level).",
+        toolset=Toolset.SHARING,
+        safety=Safety.DESTRUCTIVE,  # granting access sends data to a whole group
+    ),
+    Operation(
+        "delete_shares_groups", "DELETE", "/imports/{id}/shares/groups/{group_id}", m.RevokeGroupShareParams, None,
+        title="Revoke a group's access to an import",
+        description="Remove one group's access to an import.",
+        toolset=Toolset.SHARING,
+    ),
+    Operation(
+        "list_dependencies", "GET", "/imports/{id}/dependencies", m.ListDependenciesParams, m.Dependency,
+        title="List an import's dependencies",
+        description="List objects the import depends on (credentials, files...) and whether a user may use them; "
+        "check before imports_put_transfer.",
+        toolset=Toolset.SHARING, returns_list=True,
+    ),
+    Operation(
+        "put_transfer", "PUT", "/imports/{id}/transfer", m.TransferParams, m.Transfer,
+        title="Transfer an import's ownership",
+        description="Make another user the owner of an import, optionally sharing its dependencies with them.",
+        toolset=Toolset.SHARING,
+        safety=Safety.DESTRUCTIVE,  # the current owner may lose control of the import for good
+    ),
+    # --- projects ---------------------------------------------------------------------------------------------------
+    Operation(
+        "list_projects", "GET", "/imports/{id}/projects", m.ListProjectsParams, m.Project,
+        title="List an import's projects",
+        description="List the projects an import belongs to.",
+        toolset=Toolset.PROJECTS, returns_list=True,
+    ),
+    Operation(
+        "put_projects", "PUT", "/imports/{id}/projects/{project_id}", m.ProjectLinkParams, None,
+        title="Add an import to a project",
+        description="Add an import to a project.",
+        toolset=Toolset.PROJECTS,
+    ),
+    Operation(
+        "delete_projects", "DELETE", "/imports/{id}/projects/{project_id}", m.ProjectLinkParams, None,
+        title="Remove an import from a project",
+        description="Remove an import from a project; the import itself is kept.",
+        toolset=Toolset.PROJECTS,
+    ),
+)
+
+OPERATIONS_BY_TOOL: dict[str, Operation] = {op.tool_name: op for op in OPERATIONS}
