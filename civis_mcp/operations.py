@@ -78,6 +78,8 @@ class Operation:
     """Override of ``default_safety(verb)``; every override carries its reason in a comment."""
     idempotent: bool | None = None
     """Override of the idempotency rule (every verb but POST)."""
+    verify_with: str | None = None
+    """Override of the rule in ``verification_tool``; "" when no read tool can show the outcome."""
 
     @property
     def tool_name(self) -> str:
@@ -148,6 +150,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Clone an import job",
         description="Copy an import job into a new one owned by you, optionally with its schedule and notifications.",
         toolset=Toolset.IMPORTS,
+        verify_with="imports_list",  # the copy is a new import job, not a change to the original
     ),
     Operation(
         "put_archive", "PUT", "/imports/{id}/archive", m.ArchiveParams, m.Import,
@@ -218,6 +221,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Start a file upload import",
         description="Create an import of one uploaded file into a table; returns the upload URI to send the file to.",
         toolset=Toolset.FILES,
+        verify_with="",  # no tool lists file imports
     ),
     Operation(
         "post_files_runs", "POST", "/imports/files/{id}/runs", m.ImportIdParams, m.FileImportRun,
@@ -263,6 +267,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Create a CSV import: Civis files or storage paths -> one table. Start it with "
         "imports_post_files_csv_runs.",
         toolset=Toolset.CSV,
+        verify_with="",  # no tool lists CSV imports
     ),
     Operation(
         "get_files_csv", "GET", "/imports/files/csv/{id}", m.ImportIdParams, m.CsvImport,
@@ -417,3 +422,21 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 OPERATIONS_BY_TOOL: dict[str, Operation] = {op.tool_name: op for op in OPERATIONS}
+
+
+def verification_tool(op: Operation) -> str | None:
+    """The read tool that shows whether a write whose answer was lost took effect.
+
+    The rule: ``verify_with`` when the entry sets it; else a GET on the same path (a POST that creates or starts
+    lists its results there), else a GET on the nearest ancestor path (a change to a sub-resource shows on its
+    parent). None when there is none.
+    """
+    if op.verify_with is not None:
+        return op.verify_with or None
+    gets = {o.path.rstrip("/"): o.tool_name for o in OPERATIONS if o.verb == "GET"}
+    path = op.path.rstrip("/")
+    while path:
+        if path in gets:
+            return gets[path]
+        path = path.rsplit("/", 1)[0]
+    return None

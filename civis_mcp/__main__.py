@@ -1,0 +1,5 @@
+import sys
+
+from civis_mcp.cli import main
+
+sys.exit(main())

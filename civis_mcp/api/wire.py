@@ -1,0 +1,58 @@
+"""How values cross the wire, exactly as civis-python 2.10.1 sends and reads them.
+
+* Path values are URL-encoded; the path is joined to the base URL without its slashes at the ends (``/imports/``
+  is requested as ``imports``), as civis-python does.
+* Query strings: booleans as ``True``/``False``; lists as ``key[]=a&key[]=b``; absent values dropped.
+* Response keys are converted from camelCase to snake_case recursively with civis-python's own rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+__all__ = ["build_path", "camel_to_snake", "encode_query", "snake_keys"]
+
+# civis-python's rule (civis/_camel_to_snake.py), so that keys come out exactly as it returns them.
+_UNDERSCORER1 = re.compile(r"(.)([A-Z][a-z]+)")
+_UNDERSCORER2 = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def camel_to_snake(word: str) -> str:
+    word = _UNDERSCORER1.sub(r"\1_\2", word)
+    return _UNDERSCORER2.sub(r"\1_\2", word).lower()
+
+
+def snake_keys(value: Any) -> Any:
+    """Convert every dict key in a decoded JSON value from camelCase to snake_case."""
+    if isinstance(value, dict):
+        return {camel_to_snake(key): snake_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [snake_keys(item) for item in value]
+    return value
+
+
+def build_path(template: str, values: Mapping[str, Any]) -> str:
+    """Fill a spec path template with URL-encoded values and drop the slashes at its ends."""
+    filled = template.format(**{name: quote(str(value), safe="") for name, value in values.items()})
+    return filled.strip("/")
+
+
+def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Encode query parameters as civis-python (through requests) does."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            pairs.extend((f"{key}[]", _scalar(item)) for item in value)
+        else:
+            pairs.append((key, _scalar(value)))
+    return pairs
+
+
+def _scalar(value: Any) -> str:
+    # str(True) is "True": the form requests gives Python booleans, which the Civis API accepts.
+    return str(value)

@@ -1,0 +1,49 @@
+"""Settings, read once from the environment (and overridden by command-line flags in ``cli``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+DEFAULT_API_ENDPOINT = "https://api.civisanalytics.com/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the server needs to talk to Civis. The key is a ``SecretStr`` so a repr never shows it."""
+
+    api_key: SecretStr | None = field(default=None, repr=False)
+    api_endpoint: str = DEFAULT_API_ENDPOINT
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retry_budget: float = 60.0
+    """Seconds that one tool call may spend waiting between retries, in total."""
+    max_attempts: int = 6
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        key = env.get("CIVIS_API_KEY", "").strip()
+        return cls(
+            api_key=SecretStr(key) if key else None,
+            api_endpoint=env.get("CIVIS_API_ENDPOINT", "").strip() or DEFAULT_API_ENDPOINT,
+            connect_timeout=_float(env, "CIVIS_MCP_CONNECT_TIMEOUT", 10.0),
+            read_timeout=_float(env, "CIVIS_MCP_READ_TIMEOUT", 60.0),
+            retry_budget=_float(env, "CIVIS_MCP_RETRY_BUDGET", 60.0),
+        )
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, got {raw!r}.")
+    return value

@@ -1,0 +1,109 @@
+"""Compact JSON schemas: what a model is shown for every tool on every turn, so every byte is paid for.
+
+pydantic's schemas carry things a model does not need: a ``title`` on every property, ``anyOf [X, null]`` plus
+``default: null`` for every optional argument (optional already means "leave it out"), and ``$defs`` indirection
+for objects used once. ``compact_input`` removes them without changing what a caller who leaves optional arguments
+out may send. ``compact_output`` keeps nulls allowed (Civis does return nulls, and a client may validate results
+against the schema), spelled ``"type": [X, "null"]``, and drops descriptions and ``additionalProperties: true``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["compact_input", "compact_output"]
+
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+
+
+def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
+    return _compact(schema, output=False)
+
+
+def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
+    return _compact(schema, output=True)
+
+
+def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
+    result = copy.deepcopy(schema)
+    defs: dict[str, Any] = result.pop("$defs", {})
+    uses = _count_refs(result, defs)
+    inline = {name for name, count in uses.items() if count <= 1}
+    result = _walk(result, defs, inline, output)
+    kept = {name: _walk(defs[name], defs, inline, output) for name in sorted(defs) if name not in inline
+            and uses.get(name)}
+    if kept:
+        result["$defs"] = kept
+    return result
+
+
+def _count_refs(node: Any, defs: dict[str, Any], counts: dict[str, int] | None = None) -> dict[str, int]:
+    counts = {} if counts is None else counts
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            counts[name] = counts.get(name, 0) + 1
+            if counts[name] == 1:
+                _count_refs(defs.get(name), defs, counts)
+        for value in node.values():
+            _count_refs(value, defs, counts)
+    elif isinstance(node, list):
+        for value in node:
+            _count_refs(value, defs, counts)
+    return counts
+
+
+def _walk(node: Any, defs: dict[str, Any], inline: set[str], output: bool) -> Any:
+    if isinstance(node, list):
+        return [_walk(item, defs, inline, output) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.removeprefix("#/$defs/") in inline:
+        target = copy.deepcopy(defs[ref.removeprefix("#/$defs/")])
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        return _walk({**target, **siblings}, defs, inline, output)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" or (key == "description" and output):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key == "additionalProperties" and value is True:
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _walk(sub, defs, inline, output) for name, sub in value.items()}
+        else:
+            out[key] = _walk(value, defs, inline, output)
+    return _merge_null_type(out) if output else _drop_null_branch(out)
+
+
+def _drop_null_branch(node: dict[str, Any]) -> dict[str, Any]:
+    """``{"anyOf": [X, {"type": "null"}], ...}`` -> ``{**X, ...}``: optional arguments are simply left out."""
+    branches = node.get("anyOf")
+    if not isinstance(branches, list):
+        return node
+    rest = [branch for branch in branches if branch != {"type": "null"}]
+    if len(rest) == len(branches):
+        return node
+    siblings = {key: value for key, value in node.items() if key != "anyOf"}
+    if len(rest) == 1 and isinstance(rest[0], dict):
+        return {**rest[0], **siblings}
+    return {**siblings, "anyOf": rest}
+
+
+def _merge_null_type(node: dict[str, Any]) -> dict[str, Any]:
+    """``{"anyOf": [{"type": "integer"}, {"type": "null"}]}`` -> ``{"type": ["integer", "null"]}``: same meaning."""
+    branches = node.get("anyOf")
+    if not isinstance(branches, list) or len(branches) != 2 or {"type": "null"} not in branches:
+        return node
+    other = branches[0] if branches[1] == {"type": "null"} else branches[1]
+    if not isinstance(other, dict) or not isinstance(other.get("type"), str):
+        return node
+    siblings = {key: value for key, value in node.items() if key != "anyOf"}
+    merged = {**other, **siblings, "type": [other["type"], "null"]}
+    if "enum" in merged:
+        merged["enum"] = [*merged["enum"], None]  # enum applies whatever the type, so it must admit null too
+    return merged
