@@ -35,7 +35,9 @@ def _dump(value: Any) -> str:
 def render() -> dict[str, str]:
     """File name -> content, for every manifest file."""
     tools = sorted(_listed_tools(), key=lambda tool: tool.name)
-    files = {f"{tool.name}.json": _dump(tool.model_dump(mode="json", by_alias=True, exclude_none=True)) for tool in tools}
+    files = {
+        f"{tool.name}.json": _dump(tool.model_dump(mode="json", by_alias=True, exclude_none=True)) for tool in tools
+    }
     index = []
     for tool in tools:
         op = OPERATIONS_BY_TOOL.get(tool.name)

@@ -26,13 +26,14 @@ def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
-    result = copy.deepcopy(schema)
-    defs: dict[str, Any] = result.pop("$defs", {})
-    uses = _count_refs(result, defs)
+    schema = copy.deepcopy(schema)
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    uses = _count_refs(schema, defs)
     inline = {name for name, count in uses.items() if count <= 1}
-    result = _walk(result, defs, inline, output)
-    kept = {name: _walk(defs[name], defs, inline, output) for name in sorted(defs) if name not in inline
-            and uses.get(name)}
+    result: dict[str, Any] = _walk(schema, defs, inline, output)
+    kept = {
+        name: _walk(defs[name], defs, inline, output) for name in sorted(defs) if name not in inline and uses.get(name)
+    }
     if kept:
         result["$defs"] = kept
     return result

@@ -102,7 +102,7 @@ def make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolRe
             result = await client.call(op, params)
         except CivisMCPError as exc:
             message = client.redact(str(exc))
-            logger.info("%s failed: %s", op.tool_name, message)
+            logger.info("%s", message)
             return _error(message)
         try:
             return _shape(op, result)
@@ -124,7 +124,9 @@ def build_tool(op: Operation) -> Tool:
         title=op.title,
         description=op.description,
         parameters=input_schema(op),
-        fn_metadata=FuncMetadata(arg_model=_RawArguments, output_model=output_model(op), output_schema=output_schema(op)),
+        fn_metadata=FuncMetadata(
+            arg_model=_RawArguments, output_model=output_model(op), output_schema=output_schema(op)
+        ),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations_for(op),

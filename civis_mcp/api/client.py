@@ -202,7 +202,7 @@ class CivisClient:
         data: Any = None
         if response.content.strip():
             try:
-                data = snake_keys(response.json())
+                data = self.redact.json(snake_keys(response.json()))
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise CivisTransportError(
                     f"{op.tool_name}: Civis answered HTTP {response.status_code} with a body that is not JSON."

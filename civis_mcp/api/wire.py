@@ -40,9 +40,12 @@ def build_path(template: str, values: Mapping[str, Any]) -> str:
     return filled.strip("/")
 
 
-def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
+
+
+def encode_query(params: Mapping[str, Any]) -> QueryPairs:
     """Encode query parameters as civis-python (through requests) does."""
-    pairs: list[tuple[str, str]] = []
+    pairs: QueryPairs = []
     for key, value in params.items():
         if value is None:
             continue

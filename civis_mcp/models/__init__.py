@@ -16,23 +16,6 @@ from civis_mcp.models.common import (
     Schedule,
     User,
 )
-from civis_mcp.models.imports import (
-    ArchiveSyncParams,
-    CloneImportParams,
-    CreateImportParams,
-    CreateSyncParams,
-    Import,
-    ImportJobRun,
-    ImportJobRunSummary,
-    ImportSummary,
-    ListImportsParams,
-    ReplaceImportParams,
-    ReplaceSyncParams,
-    Sync,
-    SyncUpdated,
-    UpdateImportParams,
-    UpdateSyncParams,
-)
 from civis_mcp.models.csv import (
     CreateCsvImportParams,
     CsvImport,
@@ -50,6 +33,23 @@ from civis_mcp.models.files import (
     FileImportRunInputs,
     FileUpload,
     ListBatchesParams,
+)
+from civis_mcp.models.imports import (
+    ArchiveSyncParams,
+    CloneImportParams,
+    CreateImportParams,
+    CreateSyncParams,
+    Import,
+    ImportJobRun,
+    ImportJobRunSummary,
+    ImportSummary,
+    ListImportsParams,
+    ReplaceImportParams,
+    ReplaceSyncParams,
+    Sync,
+    SyncUpdated,
+    UpdateImportParams,
+    UpdateSyncParams,
 )
 from civis_mcp.models.sharing import (
     Dependency,

@@ -12,9 +12,18 @@ Two kinds of model, with opposite attitudes to unknown keys:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+# Database tables have a field named ``schema``, as in the API and civis-python. It shadows the deprecated
+# ``BaseModel.schema()`` classmethod: harmless for instances (the field value wins), but pydantic warns at class
+# creation and mypy sees an incompatible override, hence this filter (installed here, before any model module defines
+# such a field) and the ``type: ignore[assignment]`` beside each of those fields.
+warnings.filterwarnings(
+    "ignore", message='Field name "schema" in ".*" shadows an attribute in parent', category=UserWarning
+)
 
 
 class RequestModel(BaseModel):

@@ -17,7 +17,11 @@ from civis_mcp.models.base import RequestModel, ResponseModel
 OrderDir = Literal["asc", "desc"]
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 PermissionLevel = Literal["read", "write", "manage"]
-ShareLevel = Literal["read", "write", "manage"]
+LogLevel = Literal["unknown", "fatal", "error", "warn", "info", "debug"]  # from the prose of the log's level
+SyncType = Literal["Dbsync", "AutoImport", "GdocImport", "GdocExport"]  # from the prose of syncType
+ExistingTableRows = Literal["append", "truncate", "fail", "drop"]  # syncs and file imports; CSV imports add "upsert"
+DistStyle = Literal["even", "all", "key"]
+ColumnDelimiter = Literal["comma", "tab", "pipe"]
 
 # --- reusable argument fields -----------------------------------------------------------------------------------------
 
@@ -78,7 +82,16 @@ class LogEntry(ResponseModel):
     id: int | None = None
     created_at: str | None = None
     message: str | None = None
-    level: str | None = None
+    level: LogLevel | None = None
+
+
+class DataSource(ResponseModel):
+    """A remote host and credential (ImportDataSource)."""
+
+    remote_host_id: int | None = None
+    credential_id: int | None = None
+    additional_credentials: list[int] | None = None
+    name: str | None = None
 
 
 class CancelledRun(ResponseModel):
@@ -96,10 +109,26 @@ class ArchiveParams(RequestModel):
     status: bool = Field(description="true to archive, false to unarchive.")
 
 
-# PLACEHOLDER: Schedule and Notifications are written out by the imports models.
 class Schedule(ResponseModel):
-    pass
+    """When a job runs (JobSchedule)."""
+
+    scheduled: bool | None = None
+    scheduled_days: list[int] | None = None
+    scheduled_hours: list[int] | None = None
+    scheduled_minutes: list[int] | None = None
+    scheduled_days_of_month: list[int] | None = None
 
 
 class Notifications(ResponseModel):
-    pass
+    """E-mails and webhooks sent when a job ends (JobNotifications)."""
+
+    urls: list[str] | None = None
+    success_email_subject: str | None = None
+    success_email_body: str | None = None
+    success_email_addresses: list[str] | None = None
+    success_email_from_name: str | None = None
+    success_email_reply_to: str | None = None
+    failure_email_addresses: list[str] | None = None
+    stall_warning_minutes: int | None = None
+    success_on: bool | None = None
+    failure_on: bool | None = None

@@ -1,54 +1,157 @@
-"""Shares, ownership transfer, dependencies and projects of an import."""
+"""Shares, ownership transfer, dependencies and projects of an import.
+
+The arguments are named exactly like civis-python's ``client.imports.put_shares_users`` and its siblings. The share
+operations answer with the full share list (``Share``, the spec's ShareIndex), whichever user or group changed.
+"""
 
 from __future__ import annotations
 
-from civis_mcp.models.base import RequestModel, ResponseModel
+from typing import Annotated
 
-# PLACEHOLDER: replaced by the real models.
+from pydantic import Field
+
+from civis_mcp.models.base import RequestModel, ResponseModel
+from civis_mcp.models.common import Hidden, ImportId, PermissionLevel, User
+
+# --- reusable argument fields -----------------------------------------------------------------------------------------
+
+ShareLevelArg = Annotated[PermissionLevel, Field(description="Access level to grant.")]
+ShareEmailBody = Annotated[str | None, Field(default=None, description="Custom text for the share e-mail.")]
+SendSharedEmail = Annotated[bool | None, Field(default=None, description="E-mail the people shared with.")]
+
+# --- arguments --------------------------------------------------------------------------------------------------------
+
 
 class ShareWithUsersParams(RequestModel):
-    pass
+    """Arguments of sharing an import with users (PUT /imports/{id}/shares/users)."""
+
+    id: ImportId
+    user_ids: list[int] = Field(min_length=1, description="IDs of the users to share with.")
+    permission_level: ShareLevelArg
+    share_email_body: ShareEmailBody
+    send_shared_email: SendSharedEmail
 
 
 class RevokeUserShareParams(RequestModel):
-    pass
+    """Arguments of revoking one user's access to an import."""
+
+    id: ImportId
+    user_id: int = Field(description="ID of the user to revoke.")
 
 
 class ShareWithGroupsParams(RequestModel):
-    pass
+    """Arguments of sharing an import with groups (PUT /imports/{id}/shares/groups)."""
+
+    id: ImportId
+    group_ids: list[int] = Field(min_length=1, description="IDs of the groups to share with.")
+    permission_level: ShareLevelArg
+    share_email_body: ShareEmailBody
+    send_shared_email: SendSharedEmail
 
 
 class RevokeGroupShareParams(RequestModel):
-    pass
+    """Arguments of revoking one group's access to an import."""
+
+    id: ImportId
+    group_id: int = Field(description="ID of the group to revoke.")
 
 
 class ListDependenciesParams(RequestModel):
-    pass
+    """Arguments of listing the objects an import depends on."""
+
+    id: ImportId
+    user_id: int | None = Field(default=None, description="Report this user's access to each.")
 
 
 class TransferParams(RequestModel):
-    pass
+    """Arguments of making another user the owner of an import."""
+
+    id: ImportId
+    user_id: int = Field(description="ID of the new owner.")
+    include_dependencies: bool = Field(description="Also give them manage on dependencies.")
+    email_body: str | None = Field(default=None, description="Custom text for the transfer e-mail.")
+    send_email: bool | None = Field(default=None, description="E-mail the new owner.")
 
 
 class ListProjectsParams(RequestModel):
-    pass
+    """Arguments of listing the projects an import belongs to."""
+
+    id: ImportId
+    hidden: Hidden
 
 
 class ProjectLinkParams(RequestModel):
-    pass
+    """Arguments of adding an import to, or removing it from, a project."""
+
+    id: ImportId
+    project_id: int = Field(description="ID of the project.")
+
+
+# --- response objects -------------------------------------------------------------------------------------------------
+
+
+class Grantee(ResponseModel):
+    """A user or group named in a share (ShareUserSummary, ShareGroupSummary)."""
+
+    id: int | None = None
+    name: str | None = None
+
+
+class ShareSet(ResponseModel):
+    """The users and groups holding one access level (ShareUserSetSummary)."""
+
+    users: list[Grantee] | None = None
+    groups: list[Grantee] | None = None
 
 
 class Share(ResponseModel):
-    pass
+    """Who can access an object, by access level (ShareIndex)."""
+
+    readers: ShareSet | None = None
+    writers: ShareSet | None = None
+    owners: ShareSet | None = None
+    total_user_shares: int | None = None
+    total_group_shares: int | None = None
 
 
-class Dependency(ResponseModel):
-    pass
+class DependencyBase(ResponseModel):
+    """An object another object depends on, e.g. a credential; name is null when the caller cannot read it."""
+
+    object_type: str | None = None
+    fco_type: str | None = None
+    id: int | None = None
+    name: str | None = None
+    permission_level: PermissionLevel | None = None
+    description: str | None = None
+
+
+class Dependency(DependencyBase):
+    """A dependency and whether the caller may share it (ShareDependenciesSummary)."""
+
+    shareable: bool | None = None
+
+
+class TransferredDependency(DependencyBase):
+    """A dependency after a transfer and whether it was shared with the new owner (ShareTransferDependencies)."""
+
+    shared: bool | None = None
 
 
 class Transfer(ResponseModel):
-    pass
+    """The outcome of an ownership transfer (ShareTransfer)."""
+
+    dependencies: list[TransferredDependency] | None = None
 
 
 class Project(ResponseModel):
-    pass
+    """A project an object belongs to (ProjectsProjectSummary)."""
+
+    id: int | None = None
+    author: User | None = None
+    name: str | None = None
+    description: str | None = None
+    users: list[User] | None = None
+    auto_share: bool | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    archived: bool | None = None
