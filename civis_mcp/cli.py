@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from civis_mcp import __version__
+from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.api.redaction import RedactingFilter, Redactor
-from civis_mcp.config import Settings
-from civis_mcp.operations import OPERATIONS
+from civis_mcp.audit import AuditLog
+from civis_mcp.config import Settings, split_names
+from civis_mcp.operations import OPERATIONS, Toolset
 
 __all__ = ["main"]
 
@@ -22,6 +25,38 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the MCP server over stdio (stdout carries only MCP messages)")
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
+    )
+    serve.add_argument(
+        "--toolsets",
+        metavar="NAMES",
+        help=f"comma-separated toolsets to offer: {', '.join(t.value for t in Toolset)} (env CIVIS_MCP_TOOLSETS)",
+    )
+    serve.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
+    serve.add_argument(
+        "--allow-unconfirmed",
+        metavar="TOOL",
+        action="append",
+        default=[],
+        help="let this destructive tool run without a human's confirmation; repeat or comma-separate "
+        "(env CIVIS_MCP_ALLOW_UNCONFIRMED). For unattended agents only.",
+    )
+    serve.add_argument(
+        "--confirm-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
+    )
+    serve.add_argument(
+        "--audit-log",
+        type=Path,
+        metavar="PATH",
+        help="append one JSON line per write or destructive call (env CIVIS_MCP_AUDIT_LOG)",
+    )
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     manifest = commands.add_parser("manifest", help="write tool_manifests/ from the code (or --check it)")
     manifest.add_argument("--check", action="store_true", help="exit 1 when tool_manifests/ differs from the code")
@@ -39,15 +74,62 @@ def _configure_logging(level: str, settings: Settings) -> None:
     root.setLevel(level)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _settings_from(args: argparse.Namespace) -> Settings:
+    """Environment first, then the flags given on the command line."""
     settings = Settings.from_env()
+    overrides: dict[str, object] = {}
+    if args.read_only:
+        overrides["read_only"] = True
+    if args.toolsets is not None:
+        overrides["toolsets"] = split_names(args.toolsets) or frozenset()
+    if args.tools is not None:
+        overrides["tools"] = split_names(args.tools) or frozenset()
+    if args.allow_unconfirmed:
+        overrides["allow_unconfirmed"] = split_names(",".join(args.allow_unconfirmed)) or frozenset()
+    if args.confirm_timeout is not None:
+        overrides["confirm_timeout"] = args.confirm_timeout
+    if args.audit_log is not None:
+        overrides["audit_log"] = args.audit_log
+    return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from civis_mcp.server import build_server, check_settings  # here: `civis-mcp tools` needs no SDK server
+
+    try:
+        settings = _settings_from(args)
+        selection = check_settings(settings)
+    except (ConfigurationError, ValueError) as exc:
+        print(f"civis-mcp: {exc}", file=sys.stderr)
+        return 2
     _configure_logging(args.log_level, settings)
     log = logging.getLogger("civis_mcp")
     if settings.api_key is None:
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
-    log.info("civis-mcp %s serving %d tools for %s over stdio", __version__, len(OPERATIONS), settings.api_endpoint)
-    from civis_mcp.server import build_server  # imported here: `civis-mcp tools` does not need the SDK server
+    if settings.allow_unconfirmed:
+        log.warning(
+            "These destructive tools run WITHOUT a human's confirmation (--allow-unconfirmed): %s",
+            ", ".join(sorted(settings.allow_unconfirmed)),
+        )
+    if settings.audit_log is not None:
+        try:
+            AuditLog(settings.audit_log, Redactor(None)).check_writable()
+        except OSError as exc:
+            log.error(
+                "The audit log %s cannot be written (%s); write and destructive calls will not be audited "
+                "until it can.",
+                settings.audit_log,
+                exc,
+            )
+    from civis_mcp.tools import select
 
+    log.info(
+        "civis-mcp %s serving %d tools%s for %s over stdio",
+        __version__,
+        len(select(selection, OPERATIONS)),
+        " (read-only)" if settings.read_only else "",
+        settings.api_endpoint,
+    )
     build_server(settings).run("stdio")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -22,6 +23,16 @@ class Settings:
     retry_budget: float = 60.0
     """Seconds that one tool call may spend waiting between retries, in total."""
     max_attempts: int = 6
+    read_only: bool = False
+    """Offer only read tools; write and destructive tools are neither listed nor callable."""
+    toolsets: frozenset[str] | None = None
+    """Offer only the tools of these toolsets (None: all)."""
+    tools: frozenset[str] | None = None
+    """Offer only these tools (None: all)."""
+    allow_unconfirmed: frozenset[str] = frozenset()
+    """Destructive tools an operator allows to run without a human's confirmation."""
+    confirm_timeout: float = 300.0
+    audit_log: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -33,6 +44,12 @@ class Settings:
             connect_timeout=_float(env, "CIVIS_MCP_CONNECT_TIMEOUT", 10.0),
             read_timeout=_float(env, "CIVIS_MCP_READ_TIMEOUT", 60.0),
             retry_budget=_float(env, "CIVIS_MCP_RETRY_BUDGET", 60.0),
+            read_only=_flag(env, "CIVIS_MCP_READ_ONLY"),
+            toolsets=_names(env, "CIVIS_MCP_TOOLSETS"),
+            tools=_names(env, "CIVIS_MCP_TOOLS"),
+            allow_unconfirmed=_names(env, "CIVIS_MCP_ALLOW_UNCONFIRMED") or frozenset(),
+            confirm_timeout=_float(env, "CIVIS_MCP_CONFIRM_TIMEOUT", 300.0),
+            audit_log=Path(env["CIVIS_MCP_AUDIT_LOG"]) if env.get("CIVIS_MCP_AUDIT_LOG", "").strip() else None,
         )
 
 
@@ -47,3 +64,22 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {raw!r}.")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be true or false, got {raw!r}.")
+
+
+def _names(env: Mapping[str, str], name: str) -> frozenset[str] | None:
+    """A comma-separated list; None when the variable is unset or empty."""
+    return split_names(env.get(name, ""))
+
+
+def split_names(raw: str) -> frozenset[str] | None:
+    names = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    return names or None

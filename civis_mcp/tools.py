@@ -1,13 +1,12 @@
-"""Builds one MCP tool per entry of OPERATIONS: schemas, annotations and the function that runs it.
+"""Builds one MCP tool per selected entry of OPERATIONS: schemas, annotations and the function that runs it.
 
-The SDK's ``Tool`` is built directly rather than from a function signature, because the argument model, the
-published input schema and the output schema all come from the operations table: the SDK receives the raw
-arguments, and ``arguments.validate_arguments`` checks them with errors that list the valid names.
+The SDK builds a ``Tool`` from a function; its published input schema and argument model are then replaced by ours
+from the operations table: the SDK hands the raw arguments through, and ``arguments.validate_arguments`` checks them
+with errors that list the valid names. Destructive operations get the guarded runner of ``guard``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,26 +14,18 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from civis_mcp.api.client import ApiResult, CivisClient
-from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
-from civis_mcp.operations import OPERATIONS, Operation, Safety
+from civis_mcp.audit import Decision
+from civis_mcp.execution import AppState, error_result, send
+from civis_mcp.guard import make_guarded_runner
+from civis_mcp.operations import OPERATIONS, Operation, Safety, Toolset
 from civis_mcp.results import Acknowledgement, ListResult
 from civis_mcp.schema import compact_input, compact_output
 
-__all__ = ["AppState", "annotations_for", "build_tools", "input_schema", "output_model", "output_schema"]
-
-logger = logging.getLogger("civis_mcp.tools")
-
-
-@dataclass(frozen=True)
-class AppState:
-    """What the server's lifespan owns and every tool call reaches through its context."""
-
-    client: CivisClient
+__all__ = ["Selection", "annotations_for", "build_tools", "input_schema", "output_model", "output_schema", "select"]
 
 
 class _RawArguments(ArgModelBase):
@@ -44,6 +35,29 @@ class _RawArguments(ArgModelBase):
 
     def model_dump_one_level(self) -> dict[str, Any]:
         return {"arguments": dict(self.model_extra or {})}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    """Which tools a server offers. Read-only wins over both lists."""
+
+    read_only: bool = False
+    toolsets: frozenset[Toolset] | None = None
+    tools: frozenset[str] | None = None
+
+
+def select(selection: Selection, operations: Iterable[Operation] = OPERATIONS) -> list[Operation]:
+    chosen = []
+    for op in operations:
+        if selection.tools is not None and op.tool_name not in selection.tools:
+            continue
+        if selection.toolsets is not None and op.toolset not in selection.toolsets:
+            continue
+        # Filtering on the safety class itself, so there is no second list of read tools to keep in sync.
+        if selection.read_only and op.safety_class is not Safety.READ:
+            continue
+        chosen.append(op)
+    return chosen
 
 
 def annotations_for(op: Operation) -> ToolAnnotations:
@@ -77,60 +91,37 @@ def output_schema(op: Operation) -> dict[str, Any]:
     return compact_output(TypeAdapter(output_model(op)).json_schema())
 
 
-def _shape(op: Operation, result: ApiResult) -> BaseModel:
-    """Turn a successful answer into the tool's structured result."""
-    if op.response is None:
-        return Acknowledgement(status_code=result.status_code, message=f"Done: {op.title[0].lower()}{op.title[1:]}.")
-    if op.returns_list:
-        items = [op.response.model_validate(item) for item in result.data or []]
-        return ListResult[op.response](items=items, pagination=result.pagination)  # type: ignore[name-defined]
-    return op.response.model_validate(result.data or {})
+def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:
+    """The tool function of a read or write operation (destructive ones go through ``guard``)."""
+    audited = op.safety_class is Safety.WRITE
 
-
-def _error(text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-
-
-def make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:
     async def run(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> BaseModel | CallToolResult:
+        state = ctx.request_context.lifespan_context
         try:
             params = validate_arguments(op.tool_name, op.params, arguments)
         except ArgumentError as exc:
-            return _error(str(exc))
-        client = ctx.request_context.lifespan_context.client
-        try:
-            result = await client.call(op, params)
-        except CivisMCPError as exc:
-            message = client.redact(str(exc))
-            logger.info("%s", message)
-            return _error(message)
-        try:
-            return _shape(op, result)
-        except ValidationError as exc:
-            fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
-            return _error(
-                f"{op.tool_name}: Civis answered HTTP {result.status_code}, but the answer does not match the "
-                f"documented response (fields: {', '.join(fields)}). The call itself went through."
-            )
+            if audited:
+                state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
+            return error_result(str(exc))
+        return await send(state, op, params, arguments, Decision.NOT_GUARDED if audited else None)
 
+    run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}
     run.__name__ = op.tool_name
     return run
 
 
 def build_tool(op: Operation) -> Tool:
-    return Tool(
-        fn=make_runner(op),
+    runner = make_guarded_runner(op) if op.safety_class is Safety.DESTRUCTIVE else _make_runner(op)
+    tool = Tool.from_function(
+        runner,
         name=op.tool_name,
         title=op.title,
         description=op.description,
-        parameters=input_schema(op),
-        fn_metadata=FuncMetadata(
-            arg_model=_RawArguments, output_model=output_model(op), output_schema=output_schema(op)
-        ),
-        is_async=True,
-        context_kwarg="ctx",
         annotations=annotations_for(op),
+        structured_output=False,
     )
+    metadata = FuncMetadata(arg_model=_RawArguments, output_model=output_model(op), output_schema=output_schema(op))
+    return tool.model_copy(update={"parameters": input_schema(op), "fn_metadata": metadata})
 
 
 def build_tools(operations: Iterable[Operation] = OPERATIONS) -> list[Tool]:

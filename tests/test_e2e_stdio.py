@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
 from civis_mcp.operations import OPERATIONS
@@ -25,13 +25,13 @@ def fake() -> Iterator[FakeCivis]:
         yield server
 
 
-def stdio(fake: FakeCivis, log_level: str = "WARNING", **env: str) -> Client:
+def stdio(fake: FakeCivis, log_level: str = "WARNING", elicitation_callback: Any = None, **env: str) -> Client:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "civis_mcp", "serve", "--log-level", log_level],
         env={"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url, **env},
     )
-    return Client(params)
+    return Client(params, elicitation_callback=elicitation_callback)
 
 
 def stdio_client_with_log(params: StdioServerParameters, log: Any) -> Any:
@@ -76,8 +76,14 @@ async def test_lists_all_46_tools_and_calls_several(fake: FakeCivis) -> None:
         Reply(201, {"id": 88, "name": "people", "firstRowIsHeader": True, "columnDelimiter": "pipe"}),
     )
     fake.route("DELETE", "/imports/12/projects/3", Reply(204))
+    fake.route("GET", "/imports/12/projects", Reply(200, [{"id": 3, "name": "Q3 reporting"}]))
+    questions: list[str] = []
 
-    async with stdio(fake) as client:
+    async def confirm(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        questions.append(params.message)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with stdio(fake, elicitation_callback=confirm) as client:
         listed = await client.list_tools()
         names = {tool.name for tool in listed.tools}
         assert names == {op.tool_name for op in OPERATIONS}
@@ -107,6 +113,7 @@ async def test_lists_all_46_tools_and_calls_several(fake: FakeCivis) -> None:
         assert created.structured_content["column_delimiter"] == "pipe"
 
         removed = await client.call_tool("imports_delete_projects", {"id": 12, "project_id": 3})
+        assert questions == ['Remove "Nightly" (#12) from project "Q3 reporting" (#3)? The import itself is kept.']
         assert not removed.is_error
         assert removed.structured_content is not None
         assert removed.structured_content["status_code"] == 204

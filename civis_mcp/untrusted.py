@@ -1,0 +1,52 @@
+"""Text that came from upstream (names, log lines, error messages) is data, never instructions.
+
+``sanitize`` removes what can hide or disguise text from a person or a model: control characters, ANSI escape
+sequences, and invisible Unicode (tag characters, bidi overrides and isolates, zero-width characters), including
+their HTML-entity spellings. Ordinary text, accents and emoji included, is left untouched.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["one_line", "sanitize"]
+
+# ANSI CSI sequences (colours, cursor moves) and OSC sequences (titles, hyperlinks).
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_INVISIBLE_RANGES = (
+    (0x0000, 0x0008),
+    (0x000B, 0x001F),
+    (0x007F, 0x009F),  # C0 and C1 controls, but not \t and \n
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x061C, 0x061C),  # Arabic letter mark (bidi)
+    (0x180E, 0x180E),  # Mongolian vowel separator
+    (0x200B, 0x200F),  # zero-width space, non-joiner, joiner, LRM, RLM
+    (0x202A, 0x202E),  # bidi embeddings and overrides
+    (0x2060, 0x2064),  # word joiner, invisible operators
+    (0x2066, 0x2069),  # bidi isolates
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (BOM)
+    (0xE0000, 0xE007F),  # tag characters
+)
+_INVISIBLE = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _INVISIBLE_RANGES) + "]")
+# Numeric and named entities, so "&#x202E;" cannot smuggle an override past a renderer that decodes HTML.
+_ENTITY = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,10}|[a-zA-Z]{2,8});")
+
+
+def _drop_invisible_entity(match: re.Match[str]) -> str:
+    decoded = html.unescape(match.group(0))
+    return "" if decoded != match.group(0) and _INVISIBLE.fullmatch(decoded) else match.group(0)
+
+
+def sanitize(text: str) -> str:
+    """``text`` without control characters, ANSI escapes or invisible Unicode; newlines and tabs are kept."""
+    text = _ANSI.sub("", text)
+    text = _ENTITY.sub(_drop_invisible_entity, text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _INVISIBLE.sub("", text)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Sanitised text on one line, at most ``limit`` characters (an ellipsis marks a cut)."""
+    flat = " ".join(sanitize(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
