@@ -33,6 +33,8 @@ class Settings:
     """Destructive tools an operator allows to run without a human's confirmation."""
     confirm_timeout: float = 300.0
     audit_log: Path | None = None
+    result_budget: int = 20_000
+    """JSON characters one tool result may take before it is cut (and says how to get the rest)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +52,7 @@ class Settings:
             allow_unconfirmed=_names(env, "CIVIS_MCP_ALLOW_UNCONFIRMED") or frozenset(),
             confirm_timeout=_float(env, "CIVIS_MCP_CONFIRM_TIMEOUT", 300.0),
             audit_log=Path(env["CIVIS_MCP_AUDIT_LOG"]) if env.get("CIVIS_MCP_AUDIT_LOG", "").strip() else None,
+            result_budget=int(_float(env, "CIVIS_MCP_RESULT_BUDGET", 20_000)),
         )
 
 

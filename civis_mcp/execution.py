@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,14 +10,15 @@ from typing import Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
-from civis_mcp.api.client import ApiResult, CivisClient
+from civis_mcp.api.client import ApiResult, CivisClient, Pagination
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.audit import AuditLog, Decision
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
-from civis_mcp.results import Acknowledgement, ListResult
+from civis_mcp.results import DEFAULT_BUDGET, Acknowledgement, ListResult, MoreHint, bound
+from civis_mcp.untrusted import fence
 
-__all__ = ["AppState", "GuardPolicy", "error_result", "send"]
+__all__ = ["AppState", "GuardPolicy", "error_result", "present", "send"]
 
 logger = logging.getLogger("civis_mcp.tools")
 
@@ -38,6 +40,8 @@ class AppState:
     client: CivisClient
     policy: GuardPolicy = field(default_factory=GuardPolicy)
     audit: AuditLog | None = None
+    result_budget: int = DEFAULT_BUDGET
+    """JSON characters one tool result may take; see ``results.bound``."""
 
     def record(
         self,
@@ -81,10 +85,39 @@ async def send(
     if decision is not None:
         state.record(op, arguments, decision, result.status_code)
     try:
-        return shape(op, result)
+        shaped = shape(op, result)
     except ValidationError as exc:
         fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
         return error_result(
             f"{op.tool_name}: Civis answered HTTP {result.status_code}, but the answer does not match the "
             f"documented response (fields: {', '.join(fields)}). The call itself went through."
         )
+    return present(bound(shaped, state.result_budget, more_hint(op, params)))
+
+
+def present(result: BaseModel) -> CallToolResult:
+    """A structured result whose text form is fenced: everything in it came from Civis and is data."""
+    data = result.model_dump(mode="json")
+    text = fence(json.dumps(data, ensure_ascii=False, indent=1), "The Civis API's answer")
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def more_hint(op: Operation, params: RequestModel) -> MoreHint:
+    """How a caller gets the items a cut list leaves out: the cursor or the page to ask for next."""
+
+    def hint(result: ListResult[Any], kept: int) -> str:
+        if kept == 0:
+            return f"Not even one item fits the result budget; raise CIVIS_MCP_RESULT_BUDGET to read {op.tool_name}."
+        if op.path.endswith("/logs"):
+            last = getattr(result.items[kept - 1], "id", None)
+            return f"Call {op.tool_name} again with last_id={last} to read the lines after the last one shown."
+        if op.paginated:
+            pagination = result.pagination or Pagination()
+            page, per_page = pagination.page or 1, pagination.per_page or len(result.items)
+            offset = (page - 1) * per_page + kept
+            # The largest page size that fits the budget and has a page starting right after the last item shown.
+            size = next(d for d in range(kept, 0, -1) if offset % d == 0)
+            return f"Call {op.tool_name} with limit={size} and page_num={offset // size + 1} to read on from here."
+        return f"{op.tool_name} does not page, so the {len(result.items) - kept} items left out cannot be fetched."
+
+    return hint

@@ -1,28 +1,44 @@
-"""Shapes of tool results that are not a single Civis object.
+"""Shapes of tool results that are not a single Civis object, and the size budget every result keeps to.
 
 MCP structured content must be a JSON object, so arrays are wrapped as ``{"items": [...]}``; paged lists add where the
 page sits. Operations that Civis answers with no body (HTTP 202/204) return a short acknowledgement.
+
+Every result stays within a budget of JSON characters (``Settings.result_budget``): a list keeps the items that fit
+and says how many it left out and how to get them (a cursor or a page); an object has its longest strings cut.
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import json
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
 from civis_mcp.api.client import Pagination
 from civis_mcp.models.base import ResponseModel
 
-__all__ = ["Acknowledgement", "ListResult", "Pagination"]
+__all__ = ["Acknowledgement", "ListResult", "Pagination", "Truncation", "bound"]
 
 ItemT = TypeVar("ItemT", bound=ResponseModel)
+DEFAULT_BUDGET = 20_000
+_MIN_STRING = 80
+
+
+class Truncation(BaseModel):
+    """What a result left out to stay within the size budget, and how to get it."""
+
+    returned: int
+    omitted: int
+    how_to_get_more: str
 
 
 class ListResult(BaseModel, Generic[ItemT]):
-    """A list answer; ``pagination`` is set for paged lists (from the X-Pagination-* headers)."""
+    """A list answer; ``pagination`` is set for paged lists, ``truncated`` when items were left out for size."""
 
     items: list[ItemT]
     pagination: Pagination | None = None
+    truncated: Truncation | None = None
 
 
 class Acknowledgement(BaseModel):
@@ -30,3 +46,57 @@ class Acknowledgement(BaseModel):
 
     status_code: int = Field(description="HTTP status Civis answered with (202 or 204).")
     message: str
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+MoreHint = Callable[[ListResult[Any], int], str]
+"""Given the full list result and how many items were kept, says how to get the rest."""
+
+
+def bound(result: BaseModel, budget: int, more: MoreHint) -> BaseModel:
+    """``result`` cut to ``budget`` JSON characters; ``more`` says how to get what a list leaves out."""
+    data = result.model_dump(mode="json")
+    if _size(data) <= budget:
+        return result
+    if isinstance(result, ListResult):
+        return _bound_list(result, data, budget, more)
+    return _bound_object(result, data, budget)
+
+
+def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more: MoreHint) -> BaseModel:
+    room = budget - _size({**data, "items": []}) - 200  # the truncation note itself needs a little room
+    kept = 0
+    for item in data["items"]:
+        room -= _size(item) + 1
+        if room < 0:
+            break
+        kept += 1
+    note = Truncation(returned=kept, omitted=len(result.items) - kept, how_to_get_more=more(result, kept))
+    return result.model_copy(update={"items": result.items[:kept], "truncated": note})
+
+
+def _bound_object(result: BaseModel, data: dict[str, Any], budget: int) -> BaseModel:
+    limit = 4_000
+    cut: list[str] = []
+    while limit >= _MIN_STRING:
+        cut = []
+        shortened = _cut_strings(data, limit, "", cut)
+        if _size(shortened) <= budget:
+            break
+        limit //= 2
+    shortened["truncated_fields"] = cut
+    return type(result).model_validate(shortened)
+
+
+def _cut_strings(value: Any, limit: int, path: str, cut: list[str]) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        cut.append(path)
+        return value[:limit] + f"…[{len(value) - limit} characters cut]"
+    if isinstance(value, dict):
+        return {key: _cut_strings(item, limit, f"{path}.{key}".lstrip("."), cut) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(item, limit, f"{path}[{index}]", cut) for index, item in enumerate(value)]
+    return value

@@ -65,7 +65,7 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with CivisClient(resolved, transport=transport) as client:
             audit = AuditLog(resolved.audit_log, client.redact) if resolved.audit_log else None
-            yield AppState(client=client, policy=policy, audit=audit)
+            yield AppState(client=client, policy=policy, audit=audit, result_budget=resolved.result_budget)
 
     return MCPServer(
         name="civis-mcp",

@@ -166,7 +166,7 @@ async def test_output_schemas_are_objects_and_lists_are_wrapped(listed: dict[str
         op = OPERATIONS_BY_TOOL[name]
         assert tool.output_schema is not None and tool.output_schema.get("type") == "object", name
         if op.returns_list:
-            assert set(tool.output_schema["properties"]) == {"items", "pagination"}, name
+            assert set(tool.output_schema["properties"]) == {"items", "pagination", "truncated"}, name
 
 
 def test_limits_follow_the_api_maxima() -> None:

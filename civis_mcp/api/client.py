@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,13 +39,13 @@ from civis_mcp.api.wire import build_path, encode_query, snake_keys
 from civis_mcp.config import Settings
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation, verification_tool
+from civis_mcp.untrusted import clean_json, fence_inline, one_line
 
 __all__ = ["ApiResult", "CivisClient", "Pagination"]
 
 logger = logging.getLogger("civis_mcp.api")
 
 _MAX_ERROR_TEXT = 500
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class Pagination(BaseModel):
@@ -202,7 +201,7 @@ class CivisClient:
         data: Any = None
         if response.content.strip():
             try:
-                data = self.redact.json(snake_keys(response.json()))
+                data = clean_json(self.redact.json(snake_keys(response.json())))
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise CivisTransportError(
                     f"{op.tool_name}: Civis answered HTTP {response.status_code} with a body that is not JSON."
@@ -212,7 +211,8 @@ class CivisClient:
     def _error(self, op: Operation, response: httpx.Response) -> CivisAPIError:
         description = self._error_description(response)
         status = response.status_code
-        said = f": {description!r}" if description else ""
+        # Civis's own words are fenced: they are data, and must not read as this server's sentences.
+        said = f", saying {fence_inline(description)}" if description else ""
         if status == 401:
             return AuthenticationError(
                 f"{op.tool_name} failed: Civis rejected the API key (HTTP 401){said}. Check CIVIS_API_KEY; "
@@ -241,9 +241,8 @@ class CivisClient:
         text = body.get("errorDescription") or body.get("error") if isinstance(body, dict) else None
         if not isinstance(text, str):
             return None
-        # Upstream text: strip control characters, bound its size and never let the key through.
-        cleaned = " ".join(_CONTROL.sub(" ", self.redact(text)).split())
-        return cleaned[:_MAX_ERROR_TEXT] + ("..." if len(cleaned) > _MAX_ERROR_TEXT else "")
+        # Upstream text: sanitised, on one line, bounded, and never carrying the key.
+        return one_line(self.redact(text), _MAX_ERROR_TEXT)
 
 
 def _pagination(headers: httpx.Headers) -> Pagination:
