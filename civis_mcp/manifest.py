@@ -16,6 +16,9 @@ from mcp_types import Tool as MCPTool
 from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS_BY_TOOL
 from civis_mcp.server import build_server
+from civis_mcp.workflows import WORKFLOWS
+
+WORKFLOW_BY_NAME = {wf.name: wf for wf in WORKFLOWS}
 
 __all__ = ["DEFAULT_DIR", "check", "render", "write"]
 
@@ -44,6 +47,9 @@ def render() -> dict[str, str]:
         entry: dict[str, Any] = {"name": tool.name, "title": tool.title}
         if op is not None:
             entry |= {"safety": op.safety_class.value, "toolset": op.toolset.value, "verb": op.verb, "path": op.path}
+        else:
+            workflow = WORKFLOW_BY_NAME[tool.name]
+            entry |= {"safety": "read", "toolset": workflow.toolset.value, "workflow": True}
         index.append(entry)
     files[INDEX] = _dump({"tools": index})
     return files

@@ -16,7 +16,8 @@ from civis_mcp.audit import AuditLog
 from civis_mcp.config import Settings
 from civis_mcp.execution import AppState, GuardPolicy
 from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, Toolset
-from civis_mcp.tools import Selection, build_tools, select
+from civis_mcp.tools import Selection, build_tools, select, select_workflows
+from civis_mcp.workflows import WORKFLOWS
 
 __all__ = ["INSTRUCTIONS", "build_server", "check_settings"]
 
@@ -36,12 +37,15 @@ def check_settings(settings: Settings) -> Selection:
     unknown_sets = sorted((settings.toolsets or frozenset()) - toolsets)
     if unknown_sets:
         raise ConfigurationError(f"Unknown toolset(s) {unknown_sets}; valid toolsets: {', '.join(sorted(toolsets))}.")
+    known = set(OPERATIONS_BY_TOOL) | {wf.name for wf in WORKFLOWS}
     for option, names in (("--tools", settings.tools), ("--allow-unconfirmed", settings.allow_unconfirmed)):
-        unknown = sorted((names or frozenset()) - set(OPERATIONS_BY_TOOL))
+        unknown = sorted((names or frozenset()) - known)
         if unknown:
             raise ConfigurationError(f"{option}: unknown tool(s) {unknown}; `civis-mcp tools` lists the valid names.")
     not_guarded = sorted(
-        name for name in settings.allow_unconfirmed if OPERATIONS_BY_TOOL[name].safety_class is not Safety.DESTRUCTIVE
+        name
+        for name in settings.allow_unconfirmed
+        if name not in OPERATIONS_BY_TOOL or OPERATIONS_BY_TOOL[name].safety_class is not Safety.DESTRUCTIVE
     )
     if not_guarded:
         raise ConfigurationError(
@@ -58,7 +62,9 @@ def check_settings(settings: Settings) -> Selection:
 def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> MCPServer:
     """The civis-mcp server. ``transport`` replaces the network, for tests."""
     resolved = settings or Settings.from_env()
-    operations = select(check_settings(resolved), OPERATIONS)
+    selection = check_settings(resolved)
+    operations = select(selection, OPERATIONS)
+    workflows = select_workflows(selection)
     policy = GuardPolicy(allow_unconfirmed=resolved.allow_unconfirmed, confirm_timeout=resolved.confirm_timeout)
 
     @asynccontextmanager
@@ -72,6 +78,6 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
         title="Civis imports",
         version=__version__,
         instructions=INSTRUCTIONS,
-        tools=build_tools(operations),
+        tools=build_tools(operations, workflows),
         lifespan=lifespan,
     )

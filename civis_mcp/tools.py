@@ -17,15 +17,26 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
-from civis_mcp.execution import AppState, error_result, send
+from civis_mcp.execution import AppState, error_result, present, send
 from civis_mcp.guard import make_guarded_runner
 from civis_mcp.operations import OPERATIONS, Operation, Safety, Toolset
-from civis_mcp.results import Acknowledgement, ListResult
+from civis_mcp.results import Acknowledgement, ListResult, bound
 from civis_mcp.schema import compact_input, compact_output
+from civis_mcp.workflows import WORKFLOWS, Workflow, WorkflowError
 
-__all__ = ["Selection", "annotations_for", "build_tools", "input_schema", "output_model", "output_schema", "select"]
+__all__ = [
+    "Selection",
+    "annotations_for",
+    "build_tools",
+    "input_schema",
+    "output_model",
+    "output_schema",
+    "select",
+    "select_workflows",
+]
 
 
 class _RawArguments(ArgModelBase):
@@ -58,6 +69,16 @@ def select(selection: Selection, operations: Iterable[Operation] = OPERATIONS) -
             continue
         chosen.append(op)
     return chosen
+
+
+def select_workflows(selection: Selection, workflows: Iterable[Workflow] = WORKFLOWS) -> list[Workflow]:
+    """Workflow tools only read, so read-only mode keeps them; the lists filter them like any tool."""
+    return [
+        wf
+        for wf in workflows
+        if (selection.tools is None or wf.name in selection.tools)
+        and (selection.toolsets is None or wf.toolset in selection.toolsets)
+    ]
 
 
 def annotations_for(op: Operation) -> ToolAnnotations:
@@ -120,9 +141,54 @@ def build_tool(op: Operation) -> Tool:
         annotations=annotations_for(op),
         structured_output=False,
     )
-    metadata = FuncMetadata(arg_model=_RawArguments, output_model=output_model(op), output_schema=output_schema(op))
-    return tool.model_copy(update={"parameters": input_schema(op), "fn_metadata": metadata})
+    return _finish(tool, op.params, output_model(op))
 
 
-def build_tools(operations: Iterable[Operation] = OPERATIONS) -> list[Tool]:
-    return [build_tool(op) for op in operations]
+def _finish(tool: Tool, params: type[BaseModel], result: type[BaseModel]) -> Tool:
+    """Replace the SDK's signature-derived schemas and argument model by ours."""
+    metadata = FuncMetadata(
+        arg_model=_RawArguments,
+        output_model=result,
+        output_schema=compact_output(TypeAdapter(result).json_schema()),
+    )
+    schema = compact_input(params.model_json_schema())
+    schema.pop("description", None)
+    return tool.model_copy(update={"parameters": schema, "fn_metadata": metadata})
+
+
+def build_workflow_tool(wf: Workflow) -> Tool:
+    async def run(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> BaseModel | CallToolResult:
+        state = ctx.request_context.lifespan_context
+        try:
+            params = validate_arguments(wf.name, wf.params, arguments)
+        except ArgumentError as exc:
+            return error_result(str(exc))
+
+        async def progress(done: float, total: float, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        try:
+            result = await wf.run(state, params, progress)
+        except WorkflowError as exc:
+            return error_result(f"{wf.name}: {exc}")
+        except CivisMCPError as exc:
+            return error_result(state.client.redact(str(exc)))
+        return present(bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched."))
+
+    run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}
+    run.__name__ = wf.name
+    tool = Tool.from_function(
+        run,
+        name=wf.name,
+        title=wf.title,
+        description=wf.description,
+        annotations=ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+        ),
+        structured_output=False,
+    )
+    return _finish(tool, wf.params, wf.result)
+
+
+def build_tools(operations: Iterable[Operation] = OPERATIONS, workflows: Iterable[Workflow] = WORKFLOWS) -> list[Tool]:
+    return [build_tool(op) for op in operations] + [build_workflow_tool(wf) for wf in workflows]

@@ -16,6 +16,7 @@ from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, default_safety
 from civis_mcp.schema import compact_input, compact_output
 from civis_mcp.server import build_server
+from civis_mcp.workflows import WORKFLOWS
 
 REFERENCE = Path(__file__).parent / "reference" / "civis_imports_swagger.json"
 DOC_METHODS_41 = {
@@ -78,11 +79,28 @@ DESTRUCTIVE_12 = {
 }
 
 
+WORKFLOW_NAMES = {wf.name for wf in WORKFLOWS}
+
+
 @pytest.fixture
-async def listed() -> dict[str, Any]:
+async def everything() -> dict[str, Any]:
     async with Client(build_server(Settings())) as client:
         result = await client.list_tools()
     return {tool.name: tool for tool in result.tools}
+
+
+@pytest.fixture
+async def listed(everything: dict[str, Any]) -> dict[str, Any]:
+    """The 46 operation tools."""
+    return {name: tool for name, tool in everything.items() if name not in WORKFLOW_NAMES}
+
+
+async def test_server_lists_the_operations_and_the_workflows(everything: dict[str, Any]) -> None:
+    assert set(everything) == set(OPERATIONS_BY_TOOL) | WORKFLOW_NAMES
+    for name in WORKFLOW_NAMES:
+        hints = everything[name].annotations
+        assert hints.read_only_hint is True and hints.destructive_hint is False, name
+        assert everything[name].input_schema["additionalProperties"] is False
 
 
 def test_one_tool_per_civis_python_method() -> None:
@@ -294,7 +312,7 @@ def test_manifest_files_match_the_code() -> None:
     directory = Path(__file__).parent.parent / "tool_manifests"
     assert manifest.check(directory) == []
     index = json.loads((directory / "index.json").read_text())
-    assert len(index["tools"]) == 46
+    assert len(index["tools"]) == 46 + len(WORKFLOWS)
     entry = next(t for t in index["tools"] if t["name"] == "imports_delete_shares_users")
     assert entry == {
         "name": "imports_delete_shares_users",

@@ -64,6 +64,10 @@ class ApiResult:
     status_code: int
     data: Any
     pagination: Pagination | None = None
+    max_log_id: int | None = None
+    """The ``Civis-Max-Id`` header of a log read: the highest log id the run has so far."""
+    logs_final: bool | None = None
+    """From ``Civis-Cache-Control`` on a log read: False while the run may still add lines (``no-store``)."""
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -206,7 +210,15 @@ class CivisClient:
                 raise CivisTransportError(
                     f"{op.tool_name}: Civis answered HTTP {response.status_code} with a body that is not JSON."
                 ) from None
-        return ApiResult(response.status_code, data, _pagination(response.headers) if op.paginated else None)
+        max_id = response.headers.get("Civis-Max-Id", "").strip()
+        cache = response.headers.get("Civis-Cache-Control")
+        return ApiResult(
+            response.status_code,
+            data,
+            _pagination(response.headers) if op.paginated else None,
+            max_log_id=int(max_id) if max_id.isdigit() else None,
+            logs_final=None if cache is None else cache.strip().lower() != "no-store",
+        )
 
     def _error(self, op: Operation, response: httpx.Response) -> CivisAPIError:
         description = self._error_description(response)

@@ -1,0 +1,73 @@
+"""Workflow tools: what people ask an assistant about imports, one call each, with answers that fit in context.
+
+Each entry says its tool name, title, description, argument model, result model and the coroutine that runs it.
+``tools.build_workflow_tool`` turns an entry into an MCP tool; they are read-only and in the ``runs`` toolset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from civis_mcp.models.base import RequestModel
+from civis_mcp.operations import Toolset
+from civis_mcp.workflows.diagnose import diagnose
+from civis_mcp.workflows.models import DiagnoseParams, Diagnosis, TailParams, TailResult, WaitParams, WaitResult
+from civis_mcp.workflows.runs import WorkflowError
+from civis_mcp.workflows.tail import tail_logs
+from civis_mcp.workflows.wait import wait_for_run
+
+__all__ = ["WORKFLOWS", "Workflow", "WorkflowError"]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    title: str
+    description: str
+    params: type[RequestModel]
+    result: type[BaseModel]
+    run: Callable[..., Awaitable[BaseModel]]
+    """``run(state, params, progress)``."""
+    toolset: Toolset = Toolset.RUNS
+
+
+async def _diagnose(state: Any, params: Any, progress: Any) -> BaseModel:
+    return await diagnose(state, params)
+
+
+async def _tail(state: Any, params: Any, progress: Any) -> BaseModel:
+    return await tail_logs(state, params)
+
+
+WORKFLOWS: tuple[Workflow, ...] = (
+    Workflow(
+        "imports_diagnose_run",
+        "Diagnose a failed import run",
+        "Explain why a run failed (latest failed run by default), for any kind of import: cause, log evidence, "
+        "the settings involved and the tool call that fixes it.",
+        DiagnoseParams,
+        Diagnosis,
+        _diagnose,
+    ),
+    Workflow(
+        "imports_wait_for_run",
+        "Wait for an import run to end",
+        "Wait until a run of any kind of import ends (or a timeout), reporting progress; returns its final state.",
+        WaitParams,
+        WaitResult,
+        wait_for_run,
+    ),
+    Workflow(
+        "imports_tail_logs",
+        "Tail an import run's log",
+        "Read the last lines of a run's log, or the lines after a cursor, optionally only errors; for any kind of "
+        "import. Bounded, unlike the raw log tools.",
+        TailParams,
+        TailResult,
+        _tail,
+    ),
+)

@@ -1,0 +1,239 @@
+"""``imports_diagnose_run``: why did a run fail, and which tool call fixes it.
+
+The diagnosis reads the run, the end of its log (bounded, see ``logs.tail``) and the import's settings, then
+classifies the cause from the error text. Civis messages often name the fix themselves (``set
+column_delimiter="pipe"``); those hints are taken first, then the wording of each cause class. The suggested fix is a
+tool call with exact arguments, checked against that tool's own argument model before it is offered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from civis_mcp.execution import AppState
+from civis_mcp.operations import OPERATIONS_BY_TOOL
+from civis_mcp.untrusted import one_line
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
+from civis_mcp.workflows.logs import LEVEL_RANK, tail
+from civis_mcp.workflows.models import Cause, DiagnoseParams, Diagnosis, Fix, LogLine, RunFacts
+from civis_mcp.workflows.runs import WorkflowError, find_run
+
+__all__ = ["classify", "diagnose"]
+
+LOG_WINDOW = 2_000
+CONTEXT = 2
+MAX_EVIDENCE = 12
+_SET_HINT = re.compile(r"""\bset (\w+)\s*=\s*"?([\w.-]+)"?""")
+_HEADER_PAIR = re.compile(r"column (\d+): '([^']*)' in the file, '([^']*)' in table_columns")
+_FAILED_ROWS = re.compile(r"([\d,]+) row\(s\) failed to load")
+
+
+@dataclass(frozen=True)
+class _Class:
+    cause: Cause
+    pattern: re.Pattern[str]
+    fields: tuple[str, ...]
+    summary: str
+
+
+# Order matters: the first class whose words appear in the error wins.
+_CLASSES = (
+    _Class(
+        "missing_file",
+        re.compile(r"file \d+ not found|no such file|file .* (does not exist|is empty)", re.I),
+        ("source",),
+        "A source file is missing or empty.",
+    ),
+    _Class(
+        "compression",
+        re.compile(r"gzip|compress", re.I),
+        ("compression",),
+        "The compression setting does not match the file.",
+    ),
+    _Class(
+        "header_mismatch",
+        re.compile(r"header mismatch|header .* does not match", re.I),
+        ("table_columns", "first_row_is_header"),
+        "The file's header does not match table_columns.",
+    ),
+    _Class(
+        "delimiter_or_column_count",
+        re.compile(r"column count|delimit|extra column|1 column per row|columns? per row", re.I),
+        ("column_delimiter", "table_columns"),
+        "The rows do not split into the expected columns.",
+    ),
+    _Class(
+        "table_exists",
+        re.compile(r"already exists", re.I),
+        ("existing_table_rows",),
+        "The destination table already exists and the import is set to fail in that case.",
+    ),
+    _Class(
+        "upsert_keys",
+        re.compile(r"upsert.*primary.?keys|primary.?keys.*upsert", re.I),
+        ("existing_table_rows", "destination"),
+        "Upsert needs primary keys.",
+    ),
+    _Class(
+        "type_conversion",
+        re.compile(
+            r"is not a valid|out of range|too long for|failed to load|invalid input syntax|invalid digit|"
+            r"conversion|could not convert",
+            re.I,
+        ),
+        ("table_columns", "max_errors"),
+        "Values in the file do not fit the column types.",
+    ),
+    _Class(
+        "permission_or_credential",
+        re.compile(r"permission|not authori[sz]ed|access denied|credential|authenticat|password|forbidden", re.I),
+        ("destination",),
+        "A credential or permission was refused.",
+    ),
+    _Class(
+        "upstream_timeout",
+        re.compile(r"timed? ?out|timeout|deadline exceeded", re.I),
+        (),
+        "An upstream system timed out.",
+    ),
+)
+
+
+def classify(text: str) -> _Class | None:
+    for candidate in _CLASSES:
+        if candidate.pattern.search(text):
+            return candidate
+    return None
+
+
+def _fix_for(cause: Cause, text: str, kind: Kind, import_id: int, settings: dict[str, Any]) -> Fix | None:
+    tool = KIND_TOOLS[kind].fix
+    start = KIND_TOOLS[kind].start
+    if tool is None or kind is not Kind.CSV:
+        return None
+    then = f"Then start a new run with {start} (id={import_id}) and wait with imports_wait_for_run."
+    builders: dict[Cause, Callable[[], tuple[dict[str, Any], str] | None]] = {
+        "compression": lambda: _hinted(text, "compression"),
+        "delimiter_or_column_count": lambda: _hinted(text, "column_delimiter"),
+        "header_mismatch": lambda: _renamed_columns(text, settings),
+        "table_exists": lambda: (
+            {"existing_table_rows": "append"},
+            'Append to the existing table ("truncate" or "drop" would replace its rows).',
+        ),
+        "type_conversion": lambda: _skip_bad_rows(text),
+    }
+    build = builders.get(cause)
+    built = build() if build else None
+    if built is None:
+        return None
+    change, explanation = built
+    arguments = {"id": import_id, **change}
+    OPERATIONS_BY_TOOL[tool].params.model_validate(arguments)  # never offer a call the tool would refuse
+    return Fix(tool=tool, arguments=arguments, explanation=explanation, then=then)
+
+
+def _hinted(text: str, field: str) -> tuple[dict[str, Any], str] | None:
+    for name, value in _SET_HINT.findall(text):
+        if name == field:
+            return {field: value}, f"Set {field} to {value!r}, as the log says."
+    return None
+
+
+def _renamed_columns(text: str, settings: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    columns = settings.get("table_columns")
+    pairs = _HEADER_PAIR.findall(text)
+    if not isinstance(columns, list) or not pairs:
+        return None
+    renamed = [dict(column) for column in columns if isinstance(column, dict)]
+    for position, in_file, _ in pairs:
+        index = int(position) - 1
+        if 0 <= index < len(renamed):
+            renamed[index]["name"] = in_file
+    table_columns = [
+        {key: value for key, value in column.items() if key in ("name", "sql_type") and value} for column in renamed
+    ]
+    return {"table_columns": table_columns}, "Rename the table_columns entries to the file's header names."
+
+
+def _skip_bad_rows(text: str) -> tuple[dict[str, Any], str] | None:
+    match = _FAILED_ROWS.search(text)
+    if match is None:
+        return None
+    count = int(match.group(1).replace(",", ""))
+    return (
+        {"max_errors": count},
+        f"Skip the {count} row(s) that do not fit (or correct them in the file and keep max_errors as it is).",
+    )
+
+
+def _evidence(lines: list[dict[str, Any]]) -> list[LogLine]:
+    """Error and fatal lines, each with a little context, at most MAX_EVIDENCE lines."""
+    chosen: set[int] = set()
+    for index, line in enumerate(lines):
+        if LEVEL_RANK.get(str(line.get("level")), 0) >= LEVEL_RANK["error"]:
+            chosen.update(range(max(0, index - CONTEXT), min(len(lines), index + CONTEXT + 1)))
+    picked = [lines[index] for index in sorted(chosen)][-MAX_EVIDENCE:]
+    return [
+        LogLine(
+            id=line["id"],
+            level=line.get("level"),
+            created_at=line.get("created_at"),
+            message=one_line(str(line.get("message") or ""), 400),
+        )
+        for line in picked
+    ]
+
+
+async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
+    found = await find_kind(state, params.import_id, Kind(params.kind) if params.kind else None)
+    if found is None:
+        raise WorkflowError(
+            f"No import, CSV import, batch import or file import with ID {params.import_id} is visible to this user."
+        )
+    kind, subject = found
+    run, note = await find_run(state, kind, params.import_id, params.run_id, prefer_failed=True)
+    not_examined = [note] if note else []
+    lines: list[dict[str, Any]] = []
+    logs_tool = KIND_TOOLS[kind].logs
+    if logs_tool is not None and run.id is not None:
+        window = await tail(state, logs_tool, params.import_id, run.id, LOG_WINDOW)
+        lines = window.lines
+        if not window.complete:
+            total = f" of about {window.max_id}" if window.max_id else ""
+            not_examined.append(f"Log lines before the last {window.examined}{total} were not read.")
+    else:
+        not_examined.append("This kind of import has no run logs; only its state and error were read.")
+    evidence = _evidence(lines)
+    text = "\n".join(filter(None, [run.error or "", *(line.message for line in evidence)]))
+    settings = subject if isinstance(subject, dict) else {}
+    cause, summary, fields = _cause(run, text)
+    fix = _fix_for(cause, text, kind, params.import_id, settings)
+    if fix is None and cause not in ("not_failed", "cancelled"):
+        not_examined.append("No automatic fix is known for this cause; the evidence and summary say what to change.")
+    not_examined.append("The source files' contents and the destination table were not inspected.")
+    return Diagnosis(
+        kind=kind,
+        import_id=params.import_id,
+        import_name=settings.get("name"),
+        run=run,
+        cause=cause,
+        summary=summary + (f" Civis says: {one_line(run.error, 300)}" if run.error else ""),
+        evidence=evidence,
+        configuration={field: settings.get(field) for field in fields if field in settings},
+        fix=fix,
+        not_examined=not_examined,
+    )
+
+
+def _cause(run: RunFacts, text: str) -> tuple[Cause, str, tuple[str, ...]]:
+    if run.state == "cancelled":
+        return "cancelled", "The run was cancelled before it finished.", ()
+    if run.state != "failed":
+        return "not_failed", f"The run did not fail: it is {run.state}.", ()
+    found = classify(text)
+    if found is None:
+        return "unknown", "The run failed for a reason the diagnosis does not recognise.", ()
+    return found.cause, found.summary, found.fields

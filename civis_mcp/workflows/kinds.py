@@ -1,0 +1,92 @@
+"""The four kinds of import and the operations that read each one's runs and logs.
+
+Import jobs, CSV imports, file imports and batch imports have different endpoints for the same questions ("what is
+run 5's state", "show its logs"); this table says which tool answers each, so the workflows are written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from civis_mcp.api.client import ApiResult
+from civis_mcp.api.errors import CivisAPIError
+from civis_mcp.execution import AppState
+from civis_mcp.operations import OPERATIONS_BY_TOOL
+
+__all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "find_kind"]
+
+
+class Kind(StrEnum):
+    IMPORT = "import"  # an import job: Dbsync, AutoImport, GdocImport
+    CSV = "csv"
+    FILE = "file"
+    BATCH = "batch"
+
+
+@dataclass(frozen=True)
+class KindTools:
+    get: str | None
+    list_runs: str | None
+    get_run: str | None
+    logs: str | None
+    fix: str | None
+    """The tool that changes the import's settings."""
+    start: str | None
+    """The tool that starts a run."""
+
+
+KIND_TOOLS: dict[Kind, KindTools] = {
+    Kind.CSV: KindTools(
+        "imports_get_files_csv",
+        "imports_list_files_csv_runs",
+        "imports_get_files_csv_runs",
+        "imports_list_files_csv_runs_logs",
+        "imports_patch_files_csv",
+        "imports_post_files_csv_runs",
+    ),
+    Kind.IMPORT: KindTools(
+        "imports_get", "imports_list_runs", None, "imports_list_runs_logs", "imports_patch", "imports_post_runs"
+    ),
+    Kind.FILE: KindTools(
+        None,
+        "imports_list_files_runs",
+        "imports_get_files_runs",
+        "imports_list_files_runs_logs",
+        None,
+        "imports_post_files_runs",
+    ),
+    Kind.BATCH: KindTools("imports_get_batches", None, None, None, None, None),
+}
+
+
+async def call(state: AppState, tool: str, **arguments: Any) -> ApiResult:
+    """Run a read operation for a workflow (the same client, retries and errors as the raw tools)."""
+    op = OPERATIONS_BY_TOOL[tool]
+    if op.verb != "GET":
+        raise AssertionError(f"workflows only read; {tool} is a {op.verb}")
+    return await state.client.call(op, op.params.model_validate(arguments))
+
+
+async def _exists(state: AppState, kind: Kind, import_id: int) -> Any:
+    tools = KIND_TOOLS[kind]
+    try:
+        if tools.get is not None:
+            return (await call(state, tools.get, id=import_id)).data
+        assert tools.list_runs is not None
+        runs = (await call(state, tools.list_runs, id=import_id, limit=1)).data
+        return {"id": import_id} if runs is not None else None
+    except CivisAPIError as exc:
+        if exc.status_code in (404, 403):
+            return None
+        raise
+
+
+async def find_kind(state: AppState, import_id: int, kind: Kind | None) -> tuple[Kind, Any] | None:
+    """Which kind of import ``import_id`` is (trying the most specific first), and its object; None if none."""
+    for candidate in [kind] if kind is not None else [Kind.CSV, Kind.IMPORT, Kind.BATCH, Kind.FILE]:
+        found = await _exists(state, candidate, import_id)
+        if found is not None:
+            return candidate, found
+    return None

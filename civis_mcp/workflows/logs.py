@@ -1,0 +1,129 @@
+"""Reading a run's log without pulling it all: the last N lines, or the lines after a cursor.
+
+The API returns the lines after ``last_id`` in id order, at most ``limit`` at a time, and says the run's highest log
+id in ``Civis-Max-Id``. To read the end of a long log, ``tail`` looks for a starting id with few requests (a window
+that grows four times each step, back from the highest id) and then reads forward from there, keeping only the last
+N lines: memory stays bounded by N, and a 200,000-line log costs a handful of requests. Without the header it reads
+forward from the start, still keeping only N lines.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from civis_mcp.execution import AppState
+from civis_mcp.workflows.kinds import call
+
+__all__ = ["LEVEL_RANK", "LogWindow", "read_after", "tail"]
+
+PAGE = 1_000
+LogLevel = Literal["debug", "info", "warn", "error", "fatal"]
+LEVEL_RANK = {"unknown": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
+
+
+@dataclass
+class LogWindow:
+    """Log lines read from a run, and what was not read."""
+
+    lines: list[dict[str, Any]]
+    examined: int
+    """How many lines were looked at (before any level filter)."""
+    max_id: int | None
+    """The run's highest log id, when Civis said it."""
+    complete: bool
+    """True when every line of the run (so far) was examined."""
+    next_after_id: int | None = None
+    """Cursor for the lines after the last one examined."""
+
+
+def _matches(line: dict[str, Any], level: LogLevel | None) -> bool:
+    return level is None or LEVEL_RANK.get(str(line.get("level")), 0) >= LEVEL_RANK[level]
+
+
+async def _page(
+    state: AppState, tool: str, import_id: int, run_id: int, after: int, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    result = await call(state, tool, id=import_id, run_id=run_id, last_id=after, limit=limit)
+    lines = [line for line in result.data or [] if isinstance(line, dict) and isinstance(line.get("id"), int)]
+    lines.sort(key=lambda line: line["id"])
+    return lines, result.max_log_id
+
+
+async def read_after(
+    state: AppState,
+    tool: str,
+    import_id: int,
+    run_id: int,
+    after_id: int,
+    count: int,
+    level: LogLevel | None = None,
+    scan_limit: int = 50_000,
+) -> LogWindow:
+    """Up to ``count`` lines (at ``level`` or above) after ``after_id``, reading at most ``scan_limit`` lines."""
+    found: list[dict[str, Any]] = []
+    examined, cursor, max_id = 0, after_id, None
+    while len(found) < count and examined < scan_limit:
+        lines, max_id = await _page(state, tool, import_id, run_id, cursor, PAGE)
+        for line in lines:
+            examined += 1
+            cursor = line["id"]
+            if _matches(line, level):
+                found.append(line)
+                if len(found) == count:
+                    break
+        if len(lines) < PAGE:
+            return LogWindow(found, examined, max_id, complete=len(found) < count, next_after_id=cursor)
+    return LogWindow(found, examined, max_id, complete=False, next_after_id=cursor)
+
+
+async def _forward(
+    state: AppState, tool: str, import_id: int, run_id: int, after: int, first: list[dict[str, Any]] | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Pages of lines after ``after``, in id order, until the end of the log (``first`` is the first page, if read)."""
+    lines = first if first is not None else (await _page(state, tool, import_id, run_id, after, PAGE))[0]
+    while True:
+        yield lines
+        if len(lines) < PAGE:
+            return
+        lines, _ = await _page(state, tool, import_id, run_id, lines[-1]["id"], PAGE)
+
+
+async def tail(
+    state: AppState,
+    tool: str,
+    import_id: int,
+    run_id: int,
+    count: int,
+    level: LogLevel | None = None,
+    scan_limit: int = 10_000,
+) -> LogWindow:
+    """The last ``count`` lines, or with ``level`` the last ``count`` at that level among the last ``scan_limit``."""
+    window = count if level is None else max(count, scan_limit)
+    first, max_id = await _page(state, tool, import_id, run_id, 0, PAGE)
+    start = 0
+    if len(first) == PAGE and max_id is not None and max_id - window > first[-1]["id"]:
+        start = await _find_start(state, tool, import_id, run_id, max_id, window)
+    kept: deque[dict[str, Any]] = deque(maxlen=count)
+    examined, cursor = 0, start
+    async for lines in _forward(state, tool, import_id, run_id, start, first if start == 0 else None):
+        for line in lines:
+            examined += 1
+            cursor = line["id"]
+            if _matches(line, level):
+                kept.append(line)
+    return LogWindow(list(kept), examined, max_id, complete=start == 0, next_after_id=cursor or None)
+
+
+async def _find_start(state: AppState, tool: str, import_id: int, run_id: int, max_id: int, window: int) -> int:
+    """An id with at least ``window`` of the run's lines after it, found in few requests (0 if none is needed)."""
+    want = min(window, 10_000)
+    span = window
+    while max_id - span > 0:
+        probe, _ = await _page(state, tool, import_id, run_id, max_id - span, want)
+        if len(probe) >= want:
+            return max_id - span
+        span *= 4
+    return 0

@@ -1,0 +1,115 @@
+"""Arguments and results of the workflow tools (diagnose a run, wait for a run, tail a run's log)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from civis_mcp.models.base import RequestModel
+from civis_mcp.workflows.kinds import Kind
+
+KindArg = Literal["import", "csv", "file", "batch"]
+_KIND = "Kind of import; found automatically when left out."
+
+
+class DiagnoseParams(RequestModel):
+    import_id: int = Field(description="ID of the import (any kind).")
+    run_id: int | None = Field(default=None, description="Run to diagnose (default: latest failed).")
+    kind: KindArg | None = Field(default=None, description=_KIND)
+
+
+class WaitParams(RequestModel):
+    import_id: int = Field(description="ID of the import (any kind).")
+    run_id: int | None = Field(default=None, description="Run to wait for (default: latest).")
+    kind: KindArg | None = Field(default=None, description=_KIND)
+    timeout_seconds: float = Field(default=300, gt=0, le=3600, description="Give up after this long (max 3600).")
+
+
+class TailParams(RequestModel):
+    import_id: int = Field(description="ID of the import (any kind).")
+    run_id: int | None = Field(default=None, description="Run to read (default: latest).")
+    kind: KindArg | None = Field(default=None, description=_KIND)
+    lines: int = Field(default=50, ge=1, le=1000, description="How many lines (default 50).")
+    after_id: int | None = Field(default=None, description="Read lines after this log ID instead of the last ones.")
+    level: Literal["debug", "info", "warn", "error", "fatal"] | None = Field(
+        default=None, description="Only lines at this level or above."
+    )
+
+
+class RunFacts(BaseModel):
+    """A run's state and timing, whatever the kind of import."""
+
+    id: int | None = None
+    state: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+
+
+class LogLine(BaseModel):
+    id: int
+    level: str | None = None
+    created_at: str | None = None
+    message: str
+
+
+class Fix(BaseModel):
+    """A change that should make the next run succeed, as a tool call."""
+
+    tool: str
+    arguments: dict[str, Any]
+    explanation: str
+    then: str = Field(description="What to do after applying the fix.")
+
+
+Cause = Literal[
+    "delimiter_or_column_count",
+    "header_mismatch",
+    "type_conversion",
+    "table_exists",
+    "compression",
+    "upsert_keys",
+    "permission_or_credential",
+    "missing_file",
+    "upstream_timeout",
+    "cancelled",
+    "not_failed",
+    "unknown",
+]
+
+
+class Diagnosis(BaseModel):
+    """Why a run failed and how to fix it."""
+
+    kind: Kind
+    import_id: int
+    import_name: str | None = None
+    run: RunFacts
+    cause: Cause
+    summary: str
+    evidence: list[LogLine] = Field(default_factory=list, description="Error log lines with a little context.")
+    configuration: dict[str, Any] = Field(default_factory=dict, description="Current values of the settings involved.")
+    fix: Fix | None = None
+    not_examined: list[str] = Field(default_factory=list)
+
+
+class WaitResult(BaseModel):
+    kind: Kind
+    import_id: int
+    run: RunFacts
+    finished: bool
+    waited_seconds: float
+    note: str
+
+
+class TailResult(BaseModel):
+    kind: Kind
+    import_id: int
+    run_id: int
+    lines: list[LogLine]
+    examined: int = Field(description="Log lines looked at (before the level filter).")
+    complete: bool = Field(description="True when the whole log (so far) was examined.")
+    next_after_id: int | None = Field(default=None, description="Pass as after_id to read on.")
+    note: str | None = None

@@ -1,0 +1,76 @@
+"""``imports_tail_logs``: the last lines of a run's log, or the lines after a cursor, filtered by level."""
+
+from __future__ import annotations
+
+from civis_mcp.execution import AppState
+from civis_mcp.untrusted import one_line
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
+from civis_mcp.workflows.logs import read_after, tail
+from civis_mcp.workflows.models import LogLine, TailParams, TailResult
+from civis_mcp.workflows.runs import WorkflowError, find_run
+
+__all__ = ["tail_logs"]
+
+MAX_LINE = 1_000
+
+
+async def tail_logs(state: AppState, params: TailParams) -> TailResult:
+    found = await find_kind(state, params.import_id, Kind(params.kind) if params.kind else None)
+    if found is None:
+        raise WorkflowError(f"No import of any kind with ID {params.import_id} is visible to this user.")
+    kind = found[0]
+    tool = KIND_TOOLS[kind].logs
+    if tool is None:
+        raise WorkflowError(
+            f"{kind.value.capitalize()} imports have no run logs; use imports_diagnose_run to read the state and error."
+        )
+    run, _ = await find_run(state, kind, params.import_id, params.run_id, prefer_failed=False)
+    assert run.id is not None
+    if params.after_id is not None:
+        window = await read_after(state, tool, params.import_id, run.id, params.after_id, params.lines, params.level)
+        note = None if window.lines else "No lines after that cursor yet."
+    else:
+        window = await tail(state, tool, params.import_id, run.id, params.lines, params.level)
+        note = None if window.complete else "Earlier lines were not read; page forward with after_id."
+    lines = [
+        LogLine(
+            id=line["id"],
+            level=line.get("level"),
+            created_at=line.get("created_at"),
+            message=one_line(str(line.get("message") or ""), MAX_LINE),
+        )
+        for line in window.lines
+    ]
+    lines, dropped = _fit(lines, state.result_budget - 1_000, keep_newest=params.after_id is None)
+    if dropped:
+        note = (
+            f"{dropped} older line(s) left out to fit the result budget; pass after_id to read them in parts."
+            if params.after_id is None
+            else f"{dropped} line(s) left out to fit the result budget; call again with after_id={lines[-1].id}."
+        )
+    next_after = lines[-1].id if dropped and params.after_id is not None and lines else window.next_after_id
+    return TailResult(
+        kind=kind,
+        import_id=params.import_id,
+        run_id=run.id,
+        lines=lines,
+        examined=window.examined,
+        complete=window.complete and not dropped,
+        next_after_id=next_after,
+        note=note,
+    )
+
+
+def _fit(lines: list[LogLine], budget: int, keep_newest: bool) -> tuple[list[LogLine], int]:
+    """The lines that fit ``budget`` JSON characters: the newest for a tail, the first after a cursor."""
+    ordered = list(reversed(lines)) if keep_newest else list(lines)
+    kept: list[LogLine] = []
+    used = 0
+    for line in ordered:
+        used += len(line.model_dump_json()) + 1
+        if used > budget:
+            break
+        kept.append(line)
+    if keep_newest:
+        kept.reverse()
+    return kept, len(lines) - len(kept)

@@ -1,0 +1,65 @@
+"""``imports_wait_for_run``: poll a run until it ends, with progress notifications to the client.
+
+Polling backs off (1, 2, 4, 8, then every 10 s) so a long run costs few requests. A client that cancels the call
+cancels the wait at the next await: nothing is left running.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from civis_mcp.execution import AppState
+from civis_mcp.workflows.kinds import Kind, find_kind
+from civis_mcp.workflows.models import WaitParams, WaitResult
+from civis_mcp.workflows.runs import ENDED, WorkflowError, find_run, read_run
+
+__all__ = ["wait_for_run"]
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+MAX_INTERVAL = 10.0
+
+
+async def wait_for_run(
+    state: AppState, params: WaitParams, progress: Progress, sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+) -> WaitResult:
+    found = await find_kind(state, params.import_id, Kind(params.kind) if params.kind else None)
+    if found is None:
+        raise WorkflowError(f"No import of any kind with ID {params.import_id} is visible to this user.")
+    kind = found[0]
+    run, _ = await find_run(state, kind, params.import_id, params.run_id, prefer_failed=False)
+    if run.id is None:
+        raise WorkflowError(f"The latest run of import {params.import_id} has no ID.")
+    started = time.monotonic()
+    interval = 1.0
+    while True:
+        waited = time.monotonic() - started
+        await progress(
+            min(waited, params.timeout_seconds),
+            params.timeout_seconds,
+            f"Run {run.id} is {run.state} after {waited:.0f} s.",
+        )
+        if run.state in ENDED:
+            return WaitResult(
+                kind=kind,
+                import_id=params.import_id,
+                run=run,
+                finished=True,
+                waited_seconds=waited,
+                note=f"Run {run.id} ended: {run.state}.",
+            )
+        if waited + interval > params.timeout_seconds:
+            return WaitResult(
+                kind=kind,
+                import_id=params.import_id,
+                run=run,
+                finished=False,
+                waited_seconds=waited,
+                note=f"Run {run.id} is still {run.state} after {waited:.0f} s; call "
+                "imports_wait_for_run again to keep waiting.",
+            )
+        await sleep(interval)
+        interval = min(interval * 2, MAX_INTERVAL)
+        run = await read_run(state, kind, params.import_id, run.id)
