@@ -16,6 +16,8 @@ from civis_mcp.audit import AuditLog
 from civis_mcp.config import Settings
 from civis_mcp.execution import AppState, GuardPolicy
 from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, Toolset
+from civis_mcp.prompts import register_prompts
+from civis_mcp.resources import register_resources
 from civis_mcp.tools import Selection, build_tools, select, select_workflows
 from civis_mcp.workflows import WORKFLOWS
 
@@ -73,7 +75,7 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
             audit = AuditLog(resolved.audit_log, client.redact) if resolved.audit_log else None
             yield AppState(client=client, policy=policy, audit=audit, result_budget=resolved.result_budget)
 
-    return MCPServer(
+    server = MCPServer(
         name="civis-mcp",
         title="Civis imports",
         version=__version__,
@@ -81,3 +83,6 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
         tools=build_tools(operations, workflows),
         lifespan=lifespan,
     )
+    register_resources(server)
+    register_prompts(server)
+    return server
