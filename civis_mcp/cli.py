@@ -13,8 +13,8 @@ from civis_mcp import __version__
 from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.api.redaction import RedactingFilter, Redactor
 from civis_mcp.audit import AuditLog
+from civis_mcp.catalog import TOOLSETS
 from civis_mcp.config import Settings, split_names
-from civis_mcp.operations import OPERATIONS, Toolset
 
 __all__ = ["main"]
 
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--toolsets",
         metavar="NAMES",
-        help=f"comma-separated toolsets to offer: {', '.join(t.value for t in Toolset)} (env CIVIS_MCP_TOOLSETS)",
+        help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
     )
     serve.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
     serve.add_argument(
@@ -94,11 +94,11 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from civis_mcp.server import build_server, check_settings  # here: `civis-mcp tools` needs no SDK server
+    from civis_mcp.server import build_server, check_settings, selected_entries
 
     try:
         settings = _settings_from(args)
-        selection = check_settings(settings)
+        check_settings(settings)
     except (ConfigurationError, ValueError) as exc:
         print(f"civis-mcp: {exc}", file=sys.stderr)
         return 2
@@ -121,12 +121,10 @@ def _serve(args: argparse.Namespace) -> int:
                 settings.audit_log,
                 exc,
             )
-    from civis_mcp.tools import select
-
     log.info(
         "civis-mcp %s serving %d tools%s for %s over stdio",
         __version__,
-        len(select(selection, OPERATIONS)),
+        len(selected_entries(settings)),
         " (read-only)" if settings.read_only else "",
         settings.api_endpoint,
     )
@@ -135,10 +133,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _tools() -> int:
+    from civis_mcp.operations import OPERATIONS
+    from civis_mcp.workflows import WORKFLOWS
+
     width = max(len(op.tool_name) for op in OPERATIONS)
     route = max(len(op.verb) + 1 + len(op.path) for op in OPERATIONS)
     for op in sorted(OPERATIONS, key=lambda op: op.tool_name):
         print(f"{op.tool_name:<{width}}  {op.verb + ' ' + op.path:<{route}}  {op.safety_class.value}")
+    for wf in WORKFLOWS:
+        print(f"{wf.name:<{width}}  {'(workflow: reads only)':<{route}}  read")
     return 0
 
 

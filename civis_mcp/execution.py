@@ -4,55 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
-from civis_mcp.api.client import ApiResult, CivisClient, Pagination
+from civis_mcp.api.client import ApiResult, Pagination
 from civis_mcp.api.errors import CivisMCPError
-from civis_mcp.audit import AuditLog, Decision
+from civis_mcp.audit import Decision
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
-from civis_mcp.results import DEFAULT_BUDGET, Acknowledgement, ListResult, MoreHint, bound
+from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound
+from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence
 
-__all__ = ["AppState", "GuardPolicy", "error_result", "present", "send"]
+__all__ = ["error_result", "present", "send"]
 
 logger = logging.getLogger("civis_mcp.tools")
-
-
-@dataclass(frozen=True, kw_only=True)
-class GuardPolicy:
-    """How destructive calls are confirmed; see ``guard``."""
-
-    allow_unconfirmed: frozenset[str] = frozenset()
-    """Tools an operator allowed to run without a human's yes (never a default)."""
-    confirm_timeout: float = 300.0
-    """Seconds to wait for the human's answer before refusing."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class AppState:
-    """What the server's lifespan owns and every tool call reaches through its context."""
-
-    client: CivisClient
-    policy: GuardPolicy = field(default_factory=GuardPolicy)
-    audit: AuditLog | None = None
-    result_budget: int = DEFAULT_BUDGET
-    """JSON characters one tool result may take; see ``results.bound``."""
-
-    def record(
-        self,
-        op: Operation,
-        arguments: dict[str, Any],
-        decision: Decision,
-        status: int | None = None,
-        detail: str | None = None,
-    ) -> None:
-        if self.audit is not None:
-            self.audit.record(op.tool_name, arguments, decision, status, detail)
 
 
 def error_result(text: str) -> CallToolResult:

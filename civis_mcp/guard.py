@@ -36,10 +36,11 @@ from pydantic import BaseModel, Field
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
-from civis_mcp.execution import AppState, error_result, send
+from civis_mcp.execution import error_result, send
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
 from civis_mcp.previews import Preview, build_preview
+from civis_mcp.state import AppState
 
 __all__ = ["CONFIRMING_CLIENTS", "Confirmation", "make_guarded_runner"]
 

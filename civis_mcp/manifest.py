@@ -1,7 +1,8 @@
-"""``tool_manifests/``: the exact ``tools/list`` entry of every tool, checked in so a schema change shows in review.
+"""``tool_manifests/`` and ``civis_mcp/catalog.json``: the exact ``tools/list`` entry of every tool, generated.
 
-``civis-mcp manifest`` writes the files; ``civis-mcp manifest --check`` fails when they differ from the code (CI runs
-it). Keys are sorted, so the files change only when the tools do.
+``civis-mcp manifest`` writes both from the code; ``civis-mcp manifest --check`` fails when either differs (CI runs
+it). The manifests are for review (one sorted-key file per tool, so a schema change shows in a diff); the catalog is
+what the server lists from at start-up.
 """
 
 from __future__ import annotations
@@ -10,15 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import anyio
-from mcp_types import Tool as MCPTool
-
-from civis_mcp.config import Settings
-from civis_mcp.operations import OPERATIONS_BY_TOOL
-from civis_mcp.server import build_server
-from civis_mcp.workflows import WORKFLOWS
-
-WORKFLOW_BY_NAME = {wf.name: wf for wf in WORKFLOWS}
+from civis_mcp.catalog import CATALOG_PATH, render_catalog
 
 __all__ = ["DEFAULT_DIR", "check", "render", "write"]
 
@@ -26,39 +19,35 @@ DEFAULT_DIR = Path("tool_manifests")
 INDEX = "index.json"
 
 
-def _listed_tools() -> list[MCPTool]:
-    server = build_server(Settings())
-    return anyio.run(server.list_tools)
-
-
 def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def render() -> dict[str, str]:
-    """File name -> content, for every manifest file."""
-    tools = sorted(_listed_tools(), key=lambda tool: tool.name)
-    files = {
-        f"{tool.name}.json": _dump(tool.model_dump(mode="json", by_alias=True, exclude_none=True)) for tool in tools
-    }
+def render() -> tuple[dict[str, str], str]:
+    """(manifest file name -> content, catalog content), both from one build of the tools."""
+    from civis_mcp.operations import OPERATIONS_BY_TOOL
+
+    catalog = render_catalog()
+    files = {f"{entry['name']}.json": _dump(entry["listing"]) for entry in catalog["tools"]}
     index = []
-    for tool in tools:
-        op = OPERATIONS_BY_TOOL.get(tool.name)
-        entry: dict[str, Any] = {"name": tool.name, "title": tool.title}
-        if op is not None:
-            entry |= {"safety": op.safety_class.value, "toolset": op.toolset.value, "verb": op.verb, "path": op.path}
-        else:
-            workflow = WORKFLOW_BY_NAME[tool.name]
-            entry |= {"safety": "read", "toolset": workflow.toolset.value, "workflow": True}
-        index.append(entry)
+    for entry in catalog["tools"]:
+        item: dict[str, Any] = {
+            "name": entry["name"],
+            "title": entry["listing"].get("title"),
+            "safety": entry["safety"],
+            "toolset": entry["toolset"],
+        }
+        op = OPERATIONS_BY_TOOL.get(entry["name"])
+        item |= {"verb": op.verb, "path": op.path} if op is not None else {"workflow": True}
+        index.append(item)
     files[INDEX] = _dump({"tools": index})
-    return files
+    return files, json.dumps(catalog, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def write(directory: Path = DEFAULT_DIR) -> list[str]:
-    """Write every manifest file and delete stale ones; return the names of files that changed."""
+def write(directory: Path = DEFAULT_DIR, catalog_path: Path = CATALOG_PATH) -> list[str]:
+    """Write every manifest file and the catalog, delete stale manifests; return what changed."""
     directory.mkdir(parents=True, exist_ok=True)
-    wanted = render()
+    wanted, catalog = render()
     changed = []
     for name, content in wanted.items():
         path = directory / name
@@ -69,12 +58,15 @@ def write(directory: Path = DEFAULT_DIR) -> list[str]:
         if path.name not in wanted:
             path.unlink()
             changed.append(path.name)
+    if not catalog_path.exists() or catalog_path.read_text(encoding="utf-8") != catalog:
+        catalog_path.write_text(catalog, encoding="utf-8")
+        changed.append(str(catalog_path.name))
     return sorted(changed)
 
 
-def check(directory: Path = DEFAULT_DIR) -> list[str]:
-    """Names of manifest files that are missing, stale or left over; empty when the directory matches the code."""
-    wanted = render()
+def check(directory: Path = DEFAULT_DIR, catalog_path: Path = CATALOG_PATH) -> list[str]:
+    """What is missing, stale or left over; empty when the manifests and the catalog match the code."""
+    wanted, catalog = render()
     problems = []
     for name, content in wanted.items():
         path = directory / name
@@ -84,4 +76,6 @@ def check(directory: Path = DEFAULT_DIR) -> list[str]:
             problems.append(f"{name}: differs from the code")
     if directory.exists():
         problems += [f"{path.name}: no such tool" for path in directory.glob("*.json") if path.name not in wanted]
+    if not catalog_path.exists() or catalog_path.read_text(encoding="utf-8") != catalog:
+        problems.append(f"{catalog_path.name}: differs from the code")
     return sorted(problems)

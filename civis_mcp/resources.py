@@ -14,17 +14,21 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from civis_mcp.api.errors import CivisMCPError
-from civis_mcp.execution import AppState
+from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence, one_line
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call
-from civis_mcp.workflows.logs import tail
 
 __all__ = ["LOG_LINES", "register_resources"]
 
 LOG_LINES = 200
 
 
+# The workflow modules load the operations table and every model, so they are imported on the first read, not at
+# start-up.
+
+
 async def _object(ctx: Context[AppState, Any], tool: str, import_id: int, what: str) -> str:
+    from civis_mcp.workflows.kinds import call
+
     state = ctx.request_context.lifespan_context
     try:
         data = (await call(state, tool, id=import_id)).data
@@ -33,9 +37,12 @@ async def _object(ctx: Context[AppState, Any], tool: str, import_id: int, what: 
     return fence(json.dumps(data, ensure_ascii=False, indent=1), what)
 
 
-async def _log(ctx: Context[AppState, Any], kind: Kind, import_id: int, run_id: int) -> str:
+async def _log(ctx: Context[AppState, Any], kind: str, import_id: int, run_id: int) -> str:
+    from civis_mcp.workflows.kinds import KIND_TOOLS, Kind
+    from civis_mcp.workflows.logs import tail
+
     state = ctx.request_context.lifespan_context
-    tool = KIND_TOOLS[kind].logs
+    tool = KIND_TOOLS[Kind(kind)].logs
     assert tool is not None
     try:
         window = await tail(state, tool, import_id, run_id, LOG_LINES)
@@ -89,7 +96,7 @@ def register_resources(server: MCPServer) -> None:
         mime_type="text/plain",
     )
     async def import_log(import_id: int, run_id: int, ctx: Context[AppState, Any]) -> str:
-        return await _log(ctx, Kind.IMPORT, import_id, run_id)
+        return await _log(ctx, "import", import_id, run_id)
 
     @server.resource(
         "civis://csv-imports/{import_id}/runs/{run_id}/logs",
@@ -99,7 +106,7 @@ def register_resources(server: MCPServer) -> None:
         mime_type="text/plain",
     )
     async def csv_log(import_id: int, run_id: int, ctx: Context[AppState, Any]) -> str:
-        return await _log(ctx, Kind.CSV, import_id, run_id)
+        return await _log(ctx, "csv", import_id, run_id)
 
     @server.resource(
         "civis://file-imports/{import_id}/runs/{run_id}/logs",
@@ -109,4 +116,4 @@ def register_resources(server: MCPServer) -> None:
         mime_type="text/plain",
     )
     async def file_log(import_id: int, run_id: int, ctx: Context[AppState, Any]) -> str:
-        return await _log(ctx, Kind.FILE, import_id, run_id)
+        return await _log(ctx, "file", import_id, run_id)

@@ -18,10 +18,9 @@ from pydantic import BaseModel, Field
 from civis_mcp.api.client import Pagination
 from civis_mcp.models.base import ResponseModel
 
-__all__ = ["Acknowledgement", "ListResult", "Pagination", "Truncation", "bound"]
+__all__ = ["Acknowledgement", "ListResult", "MoreHint", "Pagination", "Truncation", "bound"]
 
 ItemT = TypeVar("ItemT", bound=ResponseModel)
-DEFAULT_BUDGET = 20_000
 _MIN_STRING = 80
 
 

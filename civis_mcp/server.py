@@ -1,27 +1,34 @@
-"""``build_server()``: the MCP server, built from the operations table and the settings."""
+"""``build_server()``: the MCP server, from the settings and the tool catalog.
+
+Start-up does only what the first ``tools/list`` needs: the listing comes from the pre-built catalog (see
+``catalog``), and each tool is built from the operations table the first time it is called. Right after the first
+listing a background thread builds the selected tools, so the first call does not wait for it either.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from mcp.server import MCPServer
+from mcp.server.mcpserver.tools import Tool, ToolManager
+from mcp_types import Tool as MCPTool
 
 from civis_mcp import __version__
 from civis_mcp.api.client import CivisClient
 from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.audit import AuditLog
+from civis_mcp.catalog import TOOLSETS, CatalogEntry, load_catalog
 from civis_mcp.config import Settings
-from civis_mcp.execution import AppState, GuardPolicy
-from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, Toolset
 from civis_mcp.prompts import register_prompts
 from civis_mcp.resources import register_resources
-from civis_mcp.tools import Selection, build_tools, select, select_workflows
-from civis_mcp.workflows import WORKFLOWS
+from civis_mcp.state import AppState, GuardPolicy
 
-__all__ = ["INSTRUCTIONS", "build_server", "check_settings"]
+__all__ = ["INSTRUCTIONS", "TOOLSETS", "build_server", "check_settings", "selected_entries"]
 
 logger = logging.getLogger("civis_mcp")
 
@@ -33,40 +40,85 @@ INSTRUCTIONS = (
 )
 
 
-def check_settings(settings: Settings) -> Selection:
-    """The tool selection the settings ask for; ``ConfigurationError`` naming the valid choices when a name is wrong."""
-    toolsets = {t.value for t in Toolset}
-    unknown_sets = sorted((settings.toolsets or frozenset()) - toolsets)
+def check_settings(settings: Settings) -> None:
+    """``ConfigurationError`` naming the valid choices when a toolset or tool name in the settings is wrong."""
+    entries = {entry.name: entry for entry in load_catalog()}
+    unknown_sets = sorted((settings.toolsets or frozenset()) - set(TOOLSETS))
     if unknown_sets:
-        raise ConfigurationError(f"Unknown toolset(s) {unknown_sets}; valid toolsets: {', '.join(sorted(toolsets))}.")
-    known = set(OPERATIONS_BY_TOOL) | {wf.name for wf in WORKFLOWS}
+        raise ConfigurationError(f"Unknown toolset(s) {unknown_sets}; valid toolsets: {', '.join(TOOLSETS)}.")
     for option, names in (("--tools", settings.tools), ("--allow-unconfirmed", settings.allow_unconfirmed)):
-        unknown = sorted((names or frozenset()) - known)
+        unknown = sorted((names or frozenset()) - set(entries))
         if unknown:
             raise ConfigurationError(f"{option}: unknown tool(s) {unknown}; `civis-mcp tools` lists the valid names.")
-    not_guarded = sorted(
-        name
-        for name in settings.allow_unconfirmed
-        if name not in OPERATIONS_BY_TOOL or OPERATIONS_BY_TOOL[name].safety_class is not Safety.DESTRUCTIVE
-    )
+    not_guarded = sorted(name for name in settings.allow_unconfirmed if entries[name].safety != "destructive")
     if not_guarded:
         raise ConfigurationError(
             f"--allow-unconfirmed: {not_guarded} never ask for confirmation (they are not destructive); "
             "name only destructive tools."
         )
-    return Selection(
-        read_only=settings.read_only,
-        toolsets=frozenset(Toolset(name) for name in settings.toolsets) if settings.toolsets is not None else None,
-        tools=settings.tools,
-    )
+
+
+def selected_entries(settings: Settings) -> list[CatalogEntry]:
+    """The tools these settings offer. Read-only wins over both lists; it filters on the safety class itself."""
+    return [
+        entry
+        for entry in load_catalog()
+        if (settings.tools is None or entry.name in settings.tools)
+        and (settings.toolsets is None or entry.toolset in settings.toolsets)
+        and (not settings.read_only or entry.safety == "read")
+    ]
+
+
+class _LazyTools(ToolManager):
+    """Builds each offered tool from the code on first use; tools not offered do not exist."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        super().__init__(warn_on_duplicate_tools=False)
+        self._offered = frozenset(names)
+        self._lock = threading.Lock()
+
+    def get_tool(self, name: str) -> Tool | None:
+        tool = self._tools.get(name)
+        if tool is None and name in self._offered:
+            with self._lock:
+                tool = self._tools.get(name)
+                if tool is None:
+                    from civis_mcp.tools import build_named_tool
+
+                    tool = self._tools[name] = build_named_tool(name)
+        return tool
+
+    def list_tools(self) -> list[Tool]:
+        return [tool for name in sorted(self._offered) if (tool := self.get_tool(name)) is not None]
+
+    def warm(self) -> None:
+        try:
+            self.list_tools()
+        except Exception:  # a failure here resurfaces, with its message, when the tool is called
+            logger.exception("building the tools in the background failed")
+
+
+class CivisServer(MCPServer[AppState]):
+    """An MCPServer whose listing comes from the catalog and whose tools are built on demand."""
+
+    def __init__(self, entries: list[CatalogEntry], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._listing = [MCPTool.model_validate(entry.listing) for entry in entries]
+        self._lazy = _LazyTools(entry.name for entry in entries)
+        self._tool_manager = self._lazy
+        self._warmed = False
+
+    async def list_tools(self) -> list[MCPTool]:
+        if not self._warmed:
+            self._warmed = True
+            threading.Thread(target=self._lazy.warm, name="civis-mcp-warm-up", daemon=True).start()
+        return list(self._listing)
 
 
 def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> MCPServer:
     """The civis-mcp server. ``transport`` replaces the network, for tests."""
     resolved = settings or Settings.from_env()
-    selection = check_settings(resolved)
-    operations = select(selection, OPERATIONS)
-    workflows = select_workflows(selection)
+    check_settings(resolved)
     policy = GuardPolicy(allow_unconfirmed=resolved.allow_unconfirmed, confirm_timeout=resolved.confirm_timeout)
 
     @asynccontextmanager
@@ -75,12 +127,12 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
             audit = AuditLog(resolved.audit_log, client.redact) if resolved.audit_log else None
             yield AppState(client=client, policy=policy, audit=audit, result_budget=resolved.result_budget)
 
-    server = MCPServer(
+    server = CivisServer(
+        selected_entries(resolved),
         name="civis-mcp",
         title="Civis imports",
         version=__version__,
         instructions=INSTRUCTIONS,
-        tools=build_tools(operations, workflows),
         lifespan=lifespan,
     )
     register_resources(server)

@@ -8,34 +8,34 @@ with errors that list the valid names. Destructive operations get the guarded ru
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
-from civis_mcp.execution import AppState, error_result, present, send
+from civis_mcp.execution import error_result, present, send
 from civis_mcp.guard import make_guarded_runner
-from civis_mcp.operations import OPERATIONS, Operation, Safety, Toolset
+from civis_mcp.operations import OPERATIONS, Operation, Safety
 from civis_mcp.results import Acknowledgement, ListResult, bound
 from civis_mcp.schema import compact_input, compact_output
+from civis_mcp.state import AppState
 from civis_mcp.workflows import WORKFLOWS, Workflow, WorkflowError
 
 __all__ = [
-    "Selection",
     "annotations_for",
+    "build_named_tool",
     "build_tools",
     "input_schema",
+    "listing_of",
     "output_model",
     "output_schema",
-    "select",
-    "select_workflows",
 ]
 
 
@@ -46,39 +46,6 @@ class _RawArguments(ArgModelBase):
 
     def model_dump_one_level(self) -> dict[str, Any]:
         return {"arguments": dict(self.model_extra or {})}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Selection:
-    """Which tools a server offers. Read-only wins over both lists."""
-
-    read_only: bool = False
-    toolsets: frozenset[Toolset] | None = None
-    tools: frozenset[str] | None = None
-
-
-def select(selection: Selection, operations: Iterable[Operation] = OPERATIONS) -> list[Operation]:
-    chosen = []
-    for op in operations:
-        if selection.tools is not None and op.tool_name not in selection.tools:
-            continue
-        if selection.toolsets is not None and op.toolset not in selection.toolsets:
-            continue
-        # Filtering on the safety class itself, so there is no second list of read tools to keep in sync.
-        if selection.read_only and op.safety_class is not Safety.READ:
-            continue
-        chosen.append(op)
-    return chosen
-
-
-def select_workflows(selection: Selection, workflows: Iterable[Workflow] = WORKFLOWS) -> list[Workflow]:
-    """Workflow tools only read, so read-only mode keeps them; the lists filter them like any tool."""
-    return [
-        wf
-        for wf in workflows
-        if (selection.tools is None or wf.name in selection.tools)
-        and (selection.toolsets is None or wf.toolset in selection.toolsets)
-    ]
 
 
 def annotations_for(op: Operation) -> ToolAnnotations:
@@ -188,6 +155,30 @@ def build_workflow_tool(wf: Workflow) -> Tool:
         structured_output=False,
     )
     return _finish(tool, wf.params, wf.result)
+
+
+def listing_of(tool: Tool) -> dict[str, Any]:
+    """The exact ``tools/list`` entry of a built tool, in wire form."""
+    entry = MCPTool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.parameters,
+        output_schema=tool.output_schema,
+        annotations=tool.annotations,
+    )
+    return entry.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def build_named_tool(name: str) -> Tool:
+    """Build one tool from the code, by name (the server builds tools lazily)."""
+    for op in OPERATIONS:
+        if op.tool_name == name:
+            return build_tool(op)
+    for wf in WORKFLOWS:
+        if wf.name == name:
+            return build_workflow_tool(wf)
+    raise KeyError(name)
 
 
 def build_tools(operations: Iterable[Operation] = OPERATIONS, workflows: Iterable[Workflow] = WORKFLOWS) -> list[Tool]:

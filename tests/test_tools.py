@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,12 @@ from mcp import Client
 from pydantic import SecretStr
 
 from civis_mcp import manifest
+from civis_mcp.catalog import TOOLSETS
 from civis_mcp.config import Settings
-from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, default_safety
+from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, Toolset, default_safety
 from civis_mcp.schema import compact_input, compact_output
 from civis_mcp.server import build_server
+from civis_mcp.tools import build_tools, listing_of
 from civis_mcp.workflows import WORKFLOWS
 
 REFERENCE = Path(__file__).parent / "reference" / "civis_imports_swagger.json"
@@ -325,13 +329,43 @@ def test_manifest_files_match_the_code() -> None:
 
 
 def test_manifest_check_reports_drift(tmp_path: Path) -> None:
-    manifest.write(tmp_path)
-    assert manifest.check(tmp_path) == []
+    catalog = tmp_path / "catalog.json"
+    manifest.write(tmp_path, catalog)
+    assert manifest.check(tmp_path, catalog) == []
     (tmp_path / "imports_get.json").write_text("{}\n")
     (tmp_path / "imports_gone.json").write_text("{}\n")
     (tmp_path / "imports_list.json").unlink()
-    assert manifest.check(tmp_path) == [
+    catalog.write_text("{}")
+    assert manifest.check(tmp_path, catalog) == [
+        "catalog.json: differs from the code",
         "imports_get.json: differs from the code",
         "imports_gone.json: no such tool",
         "imports_list.json: missing",
     ]
+
+
+def test_toolset_names_agree_with_the_table() -> None:
+    assert set(TOOLSETS) == {toolset.value for toolset in Toolset}
+
+
+def test_starting_the_server_loads_no_model_and_builds_no_tool() -> None:
+    """The first tools/list is answered from the catalog: start-up must not pay for the models or the schemas."""
+    probe = (
+        "import sys, anyio\n"
+        "from civis_mcp.server import build_server\n"
+        "from civis_mcp.config import Settings\n"
+        "server = build_server(Settings())\n"
+        "server._warmed = True  # keep the background warm-up out of this check\n"
+        "tools = anyio.run(server.list_tools)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('civis_mcp.models', 'civis_mcp.operations')))\n"
+        "print(len(tools), loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == f"{46 + len(WORKFLOWS)} []"
+
+
+async def test_lazily_built_tools_equal_the_catalog(everything: dict[str, Any]) -> None:
+    """What a client is shown (the catalog) is exactly what the code builds."""
+    built = {tool.name: listing_of(tool) for tool in build_tools()}
+    for name, tool in everything.items():
+        assert tool.model_dump(mode="json", by_alias=True, exclude_none=True) == built[name], name

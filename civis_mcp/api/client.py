@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -37,9 +37,11 @@ from civis_mcp.api.retry import (
 )
 from civis_mcp.api.wire import build_path, encode_query, snake_keys
 from civis_mcp.config import Settings
-from civis_mcp.models.base import RequestModel
-from civis_mcp.operations import Operation, verification_tool
 from civis_mcp.untrusted import clean_json, fence_inline, one_line
+
+if TYPE_CHECKING:  # only types: importing the table would load every model at start-up
+    from civis_mcp.models.base import RequestModel
+    from civis_mcp.operations import Operation
 
 __all__ = ["ApiResult", "CivisClient", "Pagination"]
 
@@ -192,6 +194,8 @@ class CivisClient:
         )
 
     def _outcome_unknown(self, op: Operation, failure: str) -> str:
+        from civis_mcp.operations import verification_tool
+
         check = verification_tool(op)
         how = f"Check with {check} before trying again" if check else "Check in Civis Platform before trying again"
         return (

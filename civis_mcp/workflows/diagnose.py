@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from civis_mcp.execution import AppState
 from civis_mcp.operations import OPERATIONS_BY_TOOL
+from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
 from civis_mcp.workflows.logs import LEVEL_RANK, tail

@@ -12,8 +12,8 @@ from typing import Any
 
 from civis_mcp.api.client import ApiResult
 from civis_mcp.api.errors import CivisAPIError
-from civis_mcp.execution import AppState
 from civis_mcp.operations import OPERATIONS_BY_TOOL
+from civis_mcp.state import AppState
 
 __all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "find_kind"]
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from civis_mcp.execution import AppState
+from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import call
 
 __all__ = ["LEVEL_RANK", "LogWindow", "read_after", "tail"]

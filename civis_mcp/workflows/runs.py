@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from civis_mcp.api.errors import CivisAPIError
-from civis_mcp.execution import AppState
+from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call
 from civis_mcp.workflows.models import RunFacts
 

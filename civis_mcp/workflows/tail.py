@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from civis_mcp.execution import AppState
+from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
 from civis_mcp.workflows.logs import read_after, tail

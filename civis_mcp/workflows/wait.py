@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from civis_mcp.execution import AppState
+from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import Kind, find_kind
 from civis_mcp.workflows.models import WaitParams, WaitResult
 from civis_mcp.workflows.runs import ENDED, WorkflowError, find_run, read_run

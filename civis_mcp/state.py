@@ -1,0 +1,50 @@
+"""What the server's lifespan owns and every tool call reaches through its context.
+
+Kept apart from the tools and models so that starting the server (and answering the first ``tools/list``) imports
+neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from civis_mcp.api.client import CivisClient
+from civis_mcp.audit import AuditLog, Decision
+
+if TYPE_CHECKING:
+    from civis_mcp.operations import Operation
+
+__all__ = ["DEFAULT_BUDGET", "AppState", "GuardPolicy"]
+
+DEFAULT_BUDGET = 20_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardPolicy:
+    """How destructive calls are confirmed; see ``guard``."""
+
+    allow_unconfirmed: frozenset[str] = frozenset()
+    """Tools an operator allowed to run without a human's yes (never a default)."""
+    confirm_timeout: float = 300.0
+    """Seconds to wait for the human's answer before refusing."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppState:
+    client: CivisClient
+    policy: GuardPolicy = field(default_factory=GuardPolicy)
+    audit: AuditLog | None = None
+    result_budget: int = DEFAULT_BUDGET
+    """JSON characters one tool result may take; see ``results.bound``."""
+
+    def record(
+        self,
+        op: Operation,
+        arguments: dict[str, Any],
+        decision: Decision,
+        status: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        if self.audit is not None:
+            self.audit.record(op.tool_name, arguments, decision, status, detail)
