@@ -329,7 +329,9 @@ def test_manifest_files_match_the_code() -> None:
 
 
 def test_manifest_check_reports_drift(tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.json"
+    catalog = tmp_path / "package" / "catalog.json"
+    catalog.parent.mkdir()
+    tmp_path = tmp_path / "manifests"
     manifest.write(tmp_path, catalog)
     assert manifest.check(tmp_path, catalog) == []
     (tmp_path / "imports_get.json").write_text("{}\n")
