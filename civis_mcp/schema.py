@@ -18,7 +18,14 @@ _SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
-    return _compact(schema, output=False)
+    """The published input schema. Beyond ``_compact``: a string ``enum`` needs no ``type``; a nested object's
+    ``additionalProperties: false`` is left to the server, which refuses unknown nested fields and names the valid
+    ones (the top level keeps it); a description's closing period and a shared definition's own description (the
+    property that uses it has one) say nothing a model needs. Each is a few tokens, paid on every turn."""
+    result: dict[str, Any] = _tighten(_compact(schema, output=False), top=True)
+    for definition in result.get("$defs", {}).values():
+        definition.pop("description", None)
+    return result
 
 
 def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
@@ -108,3 +115,28 @@ def _merge_null_type(node: dict[str, Any]) -> dict[str, Any]:
     if "enum" in merged:
         merged["enum"] = [*merged["enum"], None]  # enum applies whatever the type, so it must admit null too
     return merged
+
+
+def _tighten(node: Any, *, top: bool = False) -> Any:
+    if isinstance(node, list):
+        return [_tighten(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            # A map of names to schemas: a field may be called "type" or "enum", so only its values are schemas.
+            out[key] = {name: _tighten(sub) for name, sub in value.items()}
+        elif key == "enum":
+            out[key] = value
+        else:
+            out[key] = _tighten(value)
+    enum = out.get("enum")
+    if isinstance(enum, list) and out.get("type") == "string" and all(isinstance(item, str) for item in enum):
+        del out["type"]
+    if not top and out.get("additionalProperties") is False:
+        del out["additionalProperties"]
+    description = out.get("description")
+    if isinstance(description, str) and description.endswith(".") and not description.endswith(".."):
+        out["description"] = description[:-1]
+    return out
