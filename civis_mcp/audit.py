@@ -77,8 +77,10 @@ class AuditLog:
             entry["detail"] = self.redact(detail)
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
         try:
-            with self._lock, self.path.open("a", encoding="utf-8") as handle:  # type: ignore[attr-defined]
-                handle.write(line + "\n")
+            with self._lock:  # type: ignore[attr-defined]
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
         except OSError as exc:
             logger.error("could not write the audit line for %s to %s: %s", tool, self.path, exc)
 

@@ -14,7 +14,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CATALOG_PATH", "TOOLSETS", "CatalogEntry", "load_catalog", "render_catalog"]
+from civis_mcp.api.errors import ConfigurationError
+from civis_mcp.config import Settings
+
+__all__ = [
+    "CATALOG_PATH",
+    "TOOLSETS",
+    "CatalogEntry",
+    "check_settings",
+    "load_catalog",
+    "not_offered_reason",
+    "render_catalog",
+    "selected_entries",
+]
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 TOOLSETS = ("imports", "csv", "files", "runs", "sharing", "projects")
@@ -60,3 +72,46 @@ def render_catalog() -> dict[str, Any]:
             for tool in tools
         ]
     }
+
+
+def check_settings(settings: Settings) -> None:
+    """``ConfigurationError`` naming the valid choices when a toolset or tool name in the settings is wrong."""
+    entries = {entry.name: entry for entry in load_catalog()}
+    unknown_sets = sorted((settings.toolsets or frozenset()) - set(TOOLSETS))
+    if unknown_sets:
+        raise ConfigurationError(f"Unknown toolset(s) {unknown_sets}; valid toolsets: {', '.join(TOOLSETS)}.")
+    for option, names in (("--tools", settings.tools), ("--allow-unconfirmed", settings.allow_unconfirmed)):
+        unknown = sorted((names or frozenset()) - set(entries))
+        if unknown:
+            raise ConfigurationError(f"{option}: unknown tool(s) {unknown}; `civis-mcp tools` lists the valid names.")
+    not_guarded = sorted(name for name in settings.allow_unconfirmed if entries[name].safety != "destructive")
+    if not_guarded:
+        raise ConfigurationError(
+            f"--allow-unconfirmed: {not_guarded} never ask for confirmation (they are not destructive); "
+            "name only destructive tools."
+        )
+
+
+def selected_entries(settings: Settings) -> list[CatalogEntry]:
+    """The tools these settings offer. Read-only wins over both lists; it filters on the safety class itself."""
+    return [
+        entry
+        for entry in load_catalog()
+        if (settings.tools is None or entry.name in settings.tools)
+        and (settings.toolsets is None or entry.toolset in settings.toolsets)
+        and (not settings.read_only or entry.safety == "read")
+    ]
+
+
+def not_offered_reason(name: str, settings: Settings) -> str | None:
+    """Why a tool that exists is not offered under these settings; None when it does not exist or is offered."""
+    entry = next((entry for entry in load_catalog() if entry.name == name), None)
+    if entry is None:
+        return None
+    if settings.read_only and entry.safety != "read":
+        return "the server runs read-only (--read-only or CIVIS_MCP_READ_ONLY)"
+    if settings.tools is not None and name not in settings.tools:
+        return "it is not in the --tools allow-list"
+    if settings.toolsets is not None and entry.toolset not in settings.toolsets:
+        return f"its toolset {entry.toolset!r} is not in --toolsets"
+    return None

@@ -94,7 +94,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from civis_mcp.server import build_server, check_settings, selected_entries
+    from civis_mcp.catalog import check_settings, selected_entries
 
     try:
         settings = _settings_from(args)
@@ -128,6 +128,8 @@ def _serve(args: argparse.Namespace) -> int:
         " (read-only)" if settings.read_only else "",
         settings.api_endpoint,
     )
+    from civis_mcp.server import build_server  # the SDK is loaded only once the settings are known to be good
+
     build_server(settings).run("stdio")
     return 0
 

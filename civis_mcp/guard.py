@@ -201,7 +201,7 @@ async def _decide(
 _REFUSALS: dict[Decision, Callable[[Operation, AppState], str]] = {
     Decision.DECLINED: lambda op, _: "the human declined.",
     Decision.CANCELLED: lambda op, _: "the human cancelled the confirmation.",
-    Decision.TIMED_OUT: lambda op, state: f"no answer came within {state.policy.confirm_timeout:.0f} s.",
+    Decision.TIMED_OUT: lambda op, state: f"no answer came within {state.policy.confirm_timeout:g} s.",
     Decision.NO_ELICITATION: lambda op, _: (
         f"it needs a human to confirm it, and this client cannot ask (it does not support MCP elicitation). "
         f"Use one of the {CONFIRMING_CLIENTS}; or an operator can allow this tool without confirmation with "

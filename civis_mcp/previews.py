@@ -221,26 +221,37 @@ async def _cancel_csv_run(read: LiveReader, params: RunIdParams) -> Preview:
     return await _cancel_run(read, params, "imports_get_files_csv_runs", "imports_get_files_csv")
 
 
-def _archive_question(label: str, status: bool, archived_now: Any, what: str) -> Preview:
-    now = "archived" if archived_now else "not archived"
+def _archive_question(label: str, status: bool, archived_now: bool | None, archiving: str, restoring: str) -> Preview:
+    """The question for an archive tool; ``archived_now`` is None when Civis does not report the current state."""
+    now = "" if archived_now is None else ("It is archived now." if archived_now else "It is not archived now.")
     if status:
-        text = _question(f"Archive {label}?", f"It is {now} now.", what)
-    else:
-        text = _question(f"Unarchive {label}?", f"It is {now} now.", "It becomes visible and runs on schedule again.")
-    return Preview(text, (label, now))
+        return Preview(_question(f"Archive {label}?", now, archiving), (label, now))
+    return Preview(_question(f"Unarchive {label}?", now, restoring), (label, now))
 
 
 async def _archive_import(read: LiveReader, params: ArchiveParams) -> Preview:
     label, job = await _import_label(read, params.id)
+    archived = (job or {}).get("archived")
     return _archive_question(
-        label, params.status, (job or {}).get("archived"), "Archiving hides it from lists and stops its scheduled runs."
+        label,
+        params.status,
+        archived if isinstance(archived, bool) else None,
+        "Archiving hides it from lists and stops its scheduled runs.",
+        "It becomes visible and runs on schedule again.",
     )
 
 
 async def _archive_csv(read: LiveReader, params: ArchiveParams) -> Preview:
     csv = await read.read_or_none("imports_get_files_csv", id=params.id)
     label = _name(csv, f"CSV import #{params.id}") if csv else f"CSV import #{params.id}"
-    return _archive_question(label, params.status, None, "Archiving hides it from everyone it is shared with.")
+    # A CSV import reports no archived state, so the question states none.
+    return _archive_question(
+        label,
+        params.status,
+        None,
+        "Archiving hides it from everyone it is shared with.",
+        "It becomes visible again to everyone it is shared with.",
+    )
 
 
 async def _archive_sync(read: LiveReader, params: ArchiveSyncParams) -> Preview:
@@ -253,7 +264,13 @@ async def _archive_sync(read: LiveReader, params: ArchiveSyncParams) -> Preview:
     table = ((sync or {}).get("destination") or {}).get("database_table") or {}
     target = one_line(f"{table.get('schema')}.{table.get('table')}", 80) if table.get("table") else "its destination"
     status = params.status if params.status is not None else True
-    return _archive_question(f"sync #{params.sync_id} of {label}", status, None, f"Archiving stops loading {target}.")
+    return _archive_question(
+        f"sync #{params.sync_id} of {label}",
+        status,
+        None,
+        f"Archiving stops loading {target}.",
+        f"The import job loads {target} again when it runs.",
+    )
 
 
 async def _remove_from_project(read: LiveReader, params: ProjectLinkParams) -> Preview:

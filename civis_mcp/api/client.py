@@ -127,8 +127,9 @@ class CivisClient:
             op.verb,
             path,
             params=None if op.sends_body else encode_query(arguments),
-            # civis-python sends a JSON object with every write, an empty one when there are no arguments.
-            json=arguments if op.sends_body else None,
+            # civis-python sends a JSON object with every request, ``{}`` when there are no body arguments (GET and
+            # DELETE included); so do we, so that every request is the one civis-python would send.
+            json=arguments if op.sends_body else {},
         )
         response = await self._send_with_retries(op, request)
         return self._parse(op, response)

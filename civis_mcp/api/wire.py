@@ -3,7 +3,9 @@
 * Path values are URL-encoded; the path is joined to the base URL without its slashes at the ends (``/imports/``
   is requested as ``imports``), as civis-python does.
 * Query strings: booleans as ``True``/``False``; lists as ``key[]=a&key[]=b``; absent values dropped.
-* Response keys are converted from camelCase to snake_case recursively with civis-python's own rule.
+* Response keys are converted from camelCase to snake_case recursively with civis-python's own rule, except the
+  keys inside ``uploadFields``: those are the form fields of a presigned upload (``Content-Type``, ``X-Amz-Date``)
+  and must be sent back exactly as given (civis-python mangles them to ``content-_type``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,15 @@ def camel_to_snake(word: str) -> str:
     return _UNDERSCORER2.sub(r"\1_\2", word).lower()
 
 
+_VERBATIM_KEYS = frozenset({"uploadFields"})
+
+
 def snake_keys(value: Any) -> Any:
-    """Convert every dict key in a decoded JSON value from camelCase to snake_case."""
+    """Convert every dict key in a decoded JSON value from camelCase to snake_case (see the module docstring)."""
     if isinstance(value, dict):
-        return {camel_to_snake(key): snake_keys(item) for key, item in value.items()}
+        return {
+            camel_to_snake(key): (item if key in _VERBATIM_KEYS else snake_keys(item)) for key, item in value.items()
+        }
     if isinstance(value, list):
         return [snake_keys(item) for item in value]
     return value

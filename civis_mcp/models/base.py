@@ -13,9 +13,11 @@ Two kinds of model, with opposite attitudes to unknown keys:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 # Database tables have a field named ``schema``, as in the API and civis-python. It shadows the deprecated
 # ``BaseModel.schema()`` classmethod: harmless for instances (the field value wins), but pydantic warns at class
@@ -40,3 +42,20 @@ class ResponseModel(BaseModel):
     """An object returned by the Civis API: lenient, keeps fields it does not know."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class KnownValues:
+    """Marks a response field whose values Civis documents as a closed set, without rejecting a new one.
+
+    Used as ``Annotated[str, KnownValues(RunState)]``: any string validates (a value Civis adds later must not turn a
+    read into an error), and the output schema lists the documented values as ``examples``. Arguments, by contrast,
+    use the ``Literal`` itself: what we send must be one of the documented values.
+    """
+
+    def __init__(self, closed_set: Any) -> None:
+        self.values = list(get_args(closed_set))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["examples"] = self.values
+        return json_schema

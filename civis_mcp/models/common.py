@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from civis_mcp.models.base import RequestModel, ResponseModel
+from civis_mcp.models.base import KnownValues, RequestModel, ResponseModel
 
 # --- closed sets shared across operations -------------------------------------------------------------------------
 
@@ -22,6 +22,15 @@ SyncType = Literal["Dbsync", "AutoImport", "GdocImport", "GdocExport"]  # from t
 ExistingTableRows = Literal["append", "truncate", "fail", "drop"]  # syncs and file imports; CSV imports add "upsert"
 DistStyle = Literal["even", "all", "key"]
 ColumnDelimiter = Literal["comma", "tab", "pipe"]
+
+# The same sets as Civis reports them in responses: documented, but open (see ``KnownValues``).
+ReportedRunState = Annotated[str, KnownValues(RunState)]
+ReportedPermissionLevel = Annotated[str, KnownValues(PermissionLevel)]
+ReportedLogLevel = Annotated[str, KnownValues(LogLevel)]
+ReportedSyncType = Annotated[str, KnownValues(SyncType)]
+ReportedExistingTableRows = Annotated[str, KnownValues(ExistingTableRows)]
+ReportedDistStyle = Annotated[str, KnownValues(DistStyle)]
+ReportedColumnDelimiter = Annotated[str, KnownValues(ColumnDelimiter)]
 
 # --- reusable argument fields -----------------------------------------------------------------------------------------
 
@@ -82,7 +91,7 @@ class LogEntry(ResponseModel):
     id: int | None = None
     created_at: str | None = None
     message: str | None = None
-    level: LogLevel | None = None
+    level: ReportedLogLevel | None = None
 
 
 class DataSource(ResponseModel):
@@ -98,7 +107,7 @@ class CancelledRun(ResponseModel):
     """The state of a run after a cancel request."""
 
     id: int | None = None
-    state: RunState | None = None
+    state: ReportedRunState | None = None
     is_cancel_requested: bool | None = None
 
 

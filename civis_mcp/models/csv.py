@@ -11,8 +11,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from civis_mcp.models.base import RequestModel, ResponseModel
-from civis_mcp.models.common import ColumnDelimiter, DistStyle, ImportId, ImportIdParams, PermissionLevel, RunState
+from civis_mcp.models.base import KnownValues, RequestModel, ResponseModel
+from civis_mcp.models.common import (
+    ColumnDelimiter,
+    DistStyle,
+    ImportId,
+    ImportIdParams,
+    ReportedColumnDelimiter,
+    ReportedDistStyle,
+    ReportedPermissionLevel,
+    ReportedRunState,
+)
 
 # --- closed sets ------------------------------------------------------------------------------------------------------
 
@@ -217,7 +226,7 @@ class CsvImportColumn(ResponseModel):
 class CsvImportRedshiftOptions(ResponseModel):
     """Redshift table layout."""
 
-    diststyle: DistStyle | None = None
+    diststyle: ReportedDistStyle | None = None
     distkey: str | None = None
     sortkeys: list[str] | None = None
 
@@ -229,14 +238,14 @@ class CsvImportRunInputs(ResponseModel):
     source: CsvImportSource | None = None
     destination: CsvImportDestination | None = None
     first_row_is_header: bool | None = None
-    column_delimiter: ColumnDelimiter | None = None
+    column_delimiter: ReportedColumnDelimiter | None = None
     escaped: bool | None = None
-    compression: CsvCompression | None = None
-    existing_table_rows: CsvExistingTableRows | None = None
+    compression: Annotated[str, KnownValues(CsvCompression)] | None = None
+    existing_table_rows: Annotated[str, KnownValues(CsvExistingTableRows)] | None = None
     max_errors: int | None = None
     table_columns: list[CsvImportColumn] | None = None
     loosen_types: bool | None = None
-    execution: Execution | None = None
+    execution: Annotated[str, KnownValues(Execution)] | None = None
     redshift_destination_options: CsvImportRedshiftOptions | None = None
     hidden: bool | None = None
 
@@ -245,14 +254,14 @@ class CsvImport(CsvImportRunInputs):
     """A CSV import: its settings, plus its ID and your permission on it."""
 
     id: int | None = None
-    my_permission_level: PermissionLevel | None = None
+    my_permission_level: ReportedPermissionLevel | None = None
 
 
 class RunBase(ResponseModel):
     """What every CSV or file import run reports."""
 
     id: int | None = None
-    state: RunState | None = None
+    state: ReportedRunState | None = None
     is_cancel_requested: bool | None = None
     created_at: str | None = None
     started_at: str | None = None

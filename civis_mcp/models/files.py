@@ -5,11 +5,11 @@ Fields named ``schema`` keep that name, as in the API and civis-python (see ``ba
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from civis_mcp.models.base import RequestModel, ResponseModel
+from civis_mcp.models.base import KnownValues, RequestModel, ResponseModel
 from civis_mcp.models.common import (
     ColumnDelimiter,
     DataSource,
@@ -19,8 +19,8 @@ from civis_mcp.models.common import (
     Notifications,
     OrderDir,
     PageNum,
+    ReportedSyncType,
     Schedule,
-    SyncType,
 )
 from civis_mcp.models.csv import RunBase
 
@@ -115,7 +115,7 @@ class FileImportRunInputs(ResponseModel):
     name: str | None = None
     source: DataSource | None = None
     destination: DataSource | None = None
-    sync_type: SyncType | None = None
+    sync_type: ReportedSyncType | None = None
     parent_id: int | None = None
     is_outbound: bool | None = None
     schedule: Schedule | None = None
@@ -132,7 +132,7 @@ class BatchImportSummary(ResponseModel):
     schema: str | None = None  # type: ignore[assignment]
     table: str | None = None
     remote_host_id: int | None = None
-    state: BatchState | None = None
+    state: Annotated[str, KnownValues(BatchState)] | None = None
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None

@@ -27,8 +27,11 @@ from civis_mcp.models.common import (
     Notifications,
     OrderDir,
     PageNum,
-    PermissionLevel,
-    RunState,
+    ReportedColumnDelimiter,
+    ReportedDistStyle,
+    ReportedExistingTableRows,
+    ReportedPermissionLevel,
+    ReportedRunState,
     Schedule,
     SyncType,
     User,
@@ -302,7 +305,7 @@ class JobRun(ResponseModel):
     """A job's last run (JobRun)."""
 
     id: int | None = None
-    state: RunState | None = None
+    state: ReportedRunState | None = None
     created_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
@@ -371,13 +374,13 @@ class AdvancedSyncOptions(ResponseModel):
     """A sync's options (ImportAdvancedSyncOptions)."""
 
     max_errors: int | None = None
-    existing_table_rows: ExistingTableRows | None = None
+    existing_table_rows: ReportedExistingTableRows | None = None
     first_row_is_header: bool | None = None
-    diststyle: DistStyle | None = None
+    diststyle: ReportedDistStyle | None = None
     distkey: str | None = None
     sortkey1: str | None = None
     sortkey2: str | None = None
-    column_delimiter: ColumnDelimiter | None = None
+    column_delimiter: ReportedColumnDelimiter | None = None
     column_overrides: dict[str, ColumnOverride] | None = None
     escaped: bool | None = None
     identity_column: str | None = None
@@ -440,7 +443,7 @@ class Import(ImportSummary):
     next_run_at: str | None = None
     notifications: Notifications | None = None
     hidden: bool | None = None
-    my_permission_level: PermissionLevel | None = None
+    my_permission_level: ReportedPermissionLevel | None = None
 
 
 class ImportJobRun(ResponseModel):
@@ -454,7 +457,7 @@ class ImportJobRunSummary(ResponseModel):
 
     id: int | None = None
     import_id: int | None = None
-    state: RunState | None = None
+    state: ReportedRunState | None = None
     is_cancel_requested: bool | None = None
     created_at: str | None = None
     started_at: str | None = None

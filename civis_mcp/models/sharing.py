@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from civis_mcp.models.base import RequestModel, ResponseModel
-from civis_mcp.models.common import Hidden, ImportId, PermissionLevel, User
+from civis_mcp.models.common import Hidden, ImportId, PermissionLevel, ReportedPermissionLevel, User
 
 # --- reusable argument fields -----------------------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class DependencyBase(ResponseModel):
     fco_type: str | None = None
     id: int | None = None
     name: str | None = None
-    permission_level: PermissionLevel | None = None
+    permission_level: ReportedPermissionLevel | None = None
     description: str | None = None
 
 

@@ -1,0 +1,122 @@
+"""One sandbox's live state: the store, the warehouse, the run clock, the rate limiter and the fault dice."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from civis_mcp.sandbox.config import FaultConfig, SandboxConfig
+from civis_mcp.sandbox.demo import DEMO_USER_ID, seed_demo, seed_directory
+from civis_mcp.sandbox.runs import RunClock, Warehouse
+from civis_mcp.sandbox.store import Store, format_time, now
+
+__all__ = ["FaultDecision", "FaultDice", "RateLimiter", "RateWindow", "Sandbox"]
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int
+    """Whole seconds until the window resets (what a 429 sends as Retry-After)."""
+
+
+class RateLimiter:
+    """A fixed one-minute window for the whole sandbox (it has one key, so one user)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window_start = clock()
+        self._count = 0
+
+    def _roll(self, moment: float) -> None:
+        if moment - self._window_start >= 60.0:
+            self._window_start = moment
+            self._count = 0
+
+    def hit(self) -> RateWindow:
+        """Count one request; ``allowed`` is False once the window's budget is spent."""
+        with self._lock:
+            moment = self._clock()
+            self._roll(moment)
+            allowed = self._count < self.limit
+            if allowed:
+                self._count += 1
+            return self._window(moment, allowed)
+
+    def peek(self) -> RateWindow:
+        with self._lock:
+            moment = self._clock()
+            self._roll(moment)
+            return self._window(moment, self._count < self.limit)
+
+    def _window(self, moment: float, allowed: bool) -> RateWindow:
+        reset = max(1, math.ceil(60.0 - (moment - self._window_start)))
+        return RateWindow(allowed, self.limit, max(0, self.limit - self._count), reset)
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    error_status: int | None = None
+    hang: bool = False
+    malformed: bool = False
+
+
+class FaultDice:
+    """Decides each request's fault from a seeded generator: the same seed and requests give the same faults."""
+
+    def __init__(self, config: FaultConfig, seed: int) -> None:
+        self.config = config
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def roll(self) -> FaultDecision:
+        config = self.config
+        if not (config.error_rate or config.hang_rate or config.malformed_rate):
+            return FaultDecision()
+        with self._lock:
+            error, hang, malformed, pick = (self._rng.random() for _ in range(4))
+        if error < config.error_rate:
+            statuses = config.error_statuses
+            return FaultDecision(error_status=statuses[min(int(pick * len(statuses)), len(statuses) - 1)])
+        if hang < config.hang_rate:
+            return FaultDecision(hang=True)
+        return FaultDecision(malformed=malformed < config.malformed_rate)
+
+
+class Sandbox:
+    """Everything one running sandbox owns. Opening it creates (and seeds, the first time) the state database."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.store = Store(config.db_path)
+        self.warehouse = Warehouse(config.resolved_warehouse_path)
+        self.seeded = False
+        if self.store.get_meta("seeded_at") is None:
+            if config.seed_demo_data:
+                seed_demo(self.store, self.warehouse)
+            else:
+                seed_directory(self.store)
+            self.store.set_meta("seeded_at", format_time(now()))
+            self.seeded = True
+        self.caller_id = config.caller_id if config.caller_id is not None else DEMO_USER_ID
+        caller = self.store.get_entry("user", self.caller_id)
+        if caller is None:
+            raise ValueError(f"caller_id {self.caller_id} is not a user of this sandbox.")
+        self.caller_name = str(caller.get("name") or caller.get("username") or self.caller_id)
+        self.clock = RunClock(self.store, self.warehouse, config.run_step_seconds)
+        self.rate = RateLimiter(config.rate_limit_per_minute)
+        self.faults = FaultDice(config.faults, config.seed)
+        self.stopping = threading.Event()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.store.close()
+        self.warehouse.close()
