@@ -57,7 +57,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="append one JSON line per write or destructive call (env CIVIS_MCP_AUDIT_LOG)",
     )
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against an embedded local sandbox of the Civis API (no account or key needed)",
+    )
+    serve.add_argument(
+        "--sandbox-db",
+        type=Path,
+        metavar="PATH",
+        help="with --sandbox: keep the sandbox's state in this SQLite file across restarts",
+    )
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
+    sandbox = commands.add_parser("sandbox", help="serve a local emulator of the Civis Imports API on 127.0.0.1")
+    from civis_mcp.sandbox import add_arguments as add_sandbox_arguments
+
+    add_sandbox_arguments(sandbox)
+    commands.add_parser("demo", help="play a short scripted session through a real MCP client against the sandbox")
     manifest = commands.add_parser("manifest", help="write tool_manifests/ from the code (or --check it)")
     manifest.add_argument("--check", action="store_true", help="exit 1 when tool_manifests/ differs from the code")
     manifest.add_argument("--dir", type=Path, default=Path("tool_manifests"), help="manifest directory")
@@ -130,7 +146,17 @@ def _serve(args: argparse.Namespace) -> int:
     )
     from civis_mcp.server import build_server  # the SDK is loaded only once the settings are known to be good
 
-    build_server(settings).run("stdio")
+    if not args.sandbox:
+        build_server(settings).run("stdio")
+        return 0
+    from pydantic import SecretStr
+
+    from civis_mcp.sandbox import SandboxConfig, running_sandbox
+
+    with running_sandbox(SandboxConfig.from_env(db_path=args.sandbox_db)) as sandbox:
+        log.info("using the embedded sandbox at %s", sandbox.url)
+        sandboxed = dataclasses.replace(settings, api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
+        build_server(sandboxed).run("stdio")
     return 0
 
 
@@ -170,6 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "tools":
         return _tools()
+    if args.command == "sandbox":
+        from civis_mcp.sandbox import run as run_sandbox
+
+        return run_sandbox(args)
+    if args.command == "demo":
+        from civis_mcp.demo import main_demo
+
+        return main_demo()
     return _manifest(args)
 
 

@@ -207,7 +207,9 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
     else:
         not_examined.append("This kind of import has no run logs; only its state and error were read.")
     evidence = _evidence(lines)
-    text = "\n".join(filter(None, [run.error or "", *(line.message for line in evidence)]))
+    # Classify on what went wrong (the run's error and the error lines), not on the context lines around them.
+    errors = [line.message for line in evidence if LEVEL_RANK.get(str(line.level), 0) >= LEVEL_RANK["error"]]
+    text = "\n".join(filter(None, [run.error or "", *errors]))
     settings = subject if isinstance(subject, dict) else {}
     cause, summary, fields = _cause(run, text)
     fix = _fix_for(cause, text, kind, params.import_id, settings)

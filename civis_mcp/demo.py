@@ -1,0 +1,157 @@
+"""``civis-mcp demo``: a short scripted session through a real MCP client, against the embedded sandbox.
+
+It starts a sandbox on 127.0.0.1, starts ``civis-mcp serve`` as a subprocess over stdio (as Claude Desktop or an IDE
+would) and plays what a person asks an assistant: which imports failed, why, fix it, run it again, is it done. The
+transcript shows each tool call and the part of its answer that matters. No Civis account or key is needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import anyio
+from mcp import Client, StdioServerParameters
+
+from civis_mcp.sandbox import SandboxConfig, running_sandbox
+from civis_mcp.sandbox.demo import (
+    DEMO_BAD_ROWS_CSV_IMPORT_ID,
+    DEMO_CSV_IMPORT_ID,
+    DEMO_FAILED_CSV_IMPORT_ID,
+    DEMO_GZIP_CSV_IMPORT_ID,
+    DEMO_HEADER_MISMATCH_CSV_IMPORT_ID,
+)
+
+__all__ = ["DemoOutcome", "main_demo", "play"]
+
+CSV_IMPORT_IDS = sorted(
+    {
+        DEMO_CSV_IMPORT_ID,
+        DEMO_FAILED_CSV_IMPORT_ID,
+        DEMO_BAD_ROWS_CSV_IMPORT_ID,
+        DEMO_HEADER_MISMATCH_CSV_IMPORT_ID,
+        DEMO_GZIP_CSV_IMPORT_ID,
+    }
+)
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not go as scripted."""
+
+
+@dataclass
+class DemoOutcome:
+    repaired_import_id: int | None = None
+    final_state: str | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+class _Transcript:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def say(self, who: str, text: str) -> None:
+        self.out.write(f"{who:<9} {text}\n")
+        self.out.flush()
+
+    def detail(self, text: str) -> None:
+        self.out.write(f"{'':<9}   {text}\n")
+        self.out.flush()
+
+
+def _arguments(arguments: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+
+
+async def _call(client: Client, talk: _Transcript, outcome: DemoOutcome, tool: str, **arguments: Any) -> Any:
+    talk.say("tool", f"{tool}({_arguments(arguments)})")
+    outcome.steps.append(tool)
+    result = await client.call_tool(tool, arguments)
+    if result.is_error:
+        text = "".join(getattr(block, "text", "") for block in result.content)
+        raise DemoError(f"{tool} failed: {text}")
+    return result.structured_content or {}
+
+
+async def play(out: TextIO, run_step_seconds: float = 0.1) -> DemoOutcome:
+    """Play the scripted session; the outcome says which import was repaired and how its new run ended."""
+    talk = _Transcript(out)
+    outcome = DemoOutcome()
+    with running_sandbox(SandboxConfig(run_step_seconds=run_step_seconds)) as sandbox:
+        out.write(f"civis-mcp demo: a local Civis sandbox at {sandbox.url} (no Civis account needed)\n\n")
+        server = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "civis_mcp", "serve", "--log-level", "WARNING"],
+            env={"CIVIS_API_KEY": sandbox.api_key, "CIVIS_API_ENDPOINT": sandbox.url},
+        )
+        async with Client(server) as client:
+            tools = await client.list_tools()
+            talk.say("client", f"connected to civis-mcp over stdio: {len(tools.tools)} tools")
+
+            talk.say("you", "Which of my imports failed recently?")
+            jobs = await _call(client, talk, outcome, "imports_list", limit=10)
+            for job in jobs.get("items", []):
+                last = (job.get("last_run") or {}).get("state") or "never run"
+                talk.detail(f"import job {job['id']:>4}  {job.get('name')!s:<34} {job.get('sync_type')!s:<11} {last}")
+            talk.say(
+                "assistant",
+                "Import jobs are listed above. CSV imports have no list in the API, so I check the "
+                "latest run of each CSV import.",
+            )
+            failed: int | None = None
+            for import_id in CSV_IMPORT_IDS:
+                runs = await _call(client, talk, outcome, "imports_list_files_csv_runs", id=import_id, limit=1)
+                state = (runs.get("items") or [{}])[0].get("state", "never run")
+                talk.detail(f"CSV import {import_id}: latest run {state}")
+                if state == "failed" and failed is None:
+                    failed = import_id
+            if failed is None:
+                raise DemoError("no CSV import has a failed run")
+
+            talk.say("you", f"Why did CSV import {failed} fail?")
+            errors = await _call(client, talk, outcome, "imports_tail_logs", import_id=failed, level="error", lines=3)
+            for line in errors.get("lines", []):
+                talk.detail(f"log {line['id']} [{line.get('level')}] {line['message'][:160]}")
+            diagnosis = await _call(client, talk, outcome, "imports_diagnose_run", import_id=failed)
+            talk.detail(f"cause: {diagnosis['cause']}: {diagnosis['summary'][:200]}")
+            fix = diagnosis.get("fix")
+            if not fix:
+                raise DemoError(f"the diagnosis of CSV import {failed} suggests no fix")
+            talk.say("assistant", f"{fix['explanation']} That is {fix['tool']}({_arguments(fix['arguments'])}).")
+
+            talk.say("you", "Yes, fix it and run it again. Tell me when it is done.")
+            await _call(client, talk, outcome, fix["tool"], **fix["arguments"])
+            started = await _call(client, talk, outcome, "imports_post_files_csv_runs", id=failed)
+            talk.detail(f"run {started.get('id')} is {started.get('state')}")
+            waited = await _call(
+                client,
+                talk,
+                outcome,
+                "imports_wait_for_run",
+                import_id=failed,
+                run_id=started.get("id"),
+                timeout_seconds=60,
+            )
+            run = waited.get("run") or {}
+            talk.detail(waited.get("note", ""))
+            tail = await _call(
+                client, talk, outcome, "imports_tail_logs", import_id=failed, run_id=run.get("id"), lines=1
+            )
+            for line in tail.get("lines", []):
+                talk.detail(f"log {line['id']} [{line.get('level')}] {line['message'][:160]}")
+            outcome.repaired_import_id, outcome.final_state = failed, run.get("state")
+            talk.say("assistant", f"CSV import {failed} is repaired: its new run {run.get('id')} {run.get('state')}.")
+    return outcome
+
+
+def main_demo() -> int:
+    failures: list[str] = []
+    outcome = DemoOutcome()
+    try:
+        outcome = anyio.run(play, sys.stdout)
+    except* DemoError as group:  # raised inside the client's task group, so it arrives in a group
+        failures.extend(str(exc) for exc in group.exceptions)
+    for failure in failures:
+        print(f"\ndemo failed: {failure}", file=sys.stderr)
+    return 0 if not failures and outcome.final_state == "succeeded" else 1
