@@ -1,0 +1,89 @@
+"""The one-command experience: `civis-mcp demo` and `civis-mcp serve --sandbox`, with no Civis credentials."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+
+from civis_mcp.demo import play
+from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_FAILED_CSV_IMPORT_ID
+
+
+def _environment_without_civis() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith(("CIVIS_API", "CIVIS_MCP"))}
+
+
+async def test_demo_repairs_the_failed_csv_import() -> None:
+    out = io.StringIO()
+    outcome = await play(out)
+    transcript = out.getvalue()
+    assert outcome.repaired_import_id == DEMO_FAILED_CSV_IMPORT_ID
+    assert outcome.final_state == "succeeded"
+    # The scripted session: list, find the failed CSV import, read its logs, diagnose, fix, rerun, wait.
+    assert outcome.steps[:1] == ["imports_list"]
+    for step in (
+        "imports_tail_logs",
+        "imports_diagnose_run",
+        "imports_patch_files_csv",
+        "imports_post_files_csv_runs",
+        "imports_wait_for_run",
+    ):
+        assert step in outcome.steps
+    assert "column_delimiter='pipe'" in transcript
+    assert transcript.rstrip().endswith("succeeded.")
+
+
+def test_demo_command_exits_zero_without_credentials() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "civis_mcp", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_environment_without_civis(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Run succeeded: loaded 30 rows" in done.stdout
+    assert done.stdout.rstrip().endswith("succeeded.")
+
+
+def _text(result: Any) -> str:
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def test_serve_sandbox_needs_no_key_and_serves_the_demo_data() -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "civis_mcp", "serve", "--sandbox"], env={"CIVIS_API_KEY": ""}
+    )
+    async with Client(params) as client:
+        listed = await client.list_tools()
+        job = await client.call_tool("imports_get", {"id": DEMO_DBSYNC_IMPORT_ID})
+        runs = await client.call_tool("imports_list_files_csv_runs", {"id": DEMO_FAILED_CSV_IMPORT_ID})
+    assert len(listed.tools) >= 46
+    assert not job.is_error, _text(job)
+    assert job.structured_content is not None and job.structured_content["id"] == DEMO_DBSYNC_IMPORT_ID
+    assert runs.structured_content is not None
+    assert any(run["state"] == "failed" for run in runs.structured_content["items"])
+
+
+async def test_serve_sandbox_with_a_db_file_keeps_state_across_restarts(tmp_path: Any) -> None:
+    db = tmp_path / "sandbox.sqlite"
+
+    def server() -> StdioServerParameters:
+        return StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "civis_mcp", "serve", "--sandbox", "--sandbox-db", str(db)],
+            env={"CIVIS_API_KEY": ""},
+        )
+
+    async with Client(server()) as client:
+        renamed = await client.call_tool("imports_patch_files_csv", {"id": DEMO_FAILED_CSV_IMPORT_ID, "name": "kept"})
+        assert not renamed.is_error, _text(renamed)
+    async with Client(server()) as client:
+        again = await client.call_tool("imports_get_files_csv", {"id": DEMO_FAILED_CSV_IMPORT_ID})
+    assert again.structured_content is not None and again.structured_content["name"] == "kept"
