@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.fake_civis import FakeCivis, Recorded, Reply, _handler_class
+from tests.fake_civis import FakeCivis, Recorded, Reply
 
 IMPORT_ID = 5
 SYNC_ID = 7
@@ -40,30 +38,6 @@ GROUP_MANAGE = {"id": 42, "name": "Admins"}
 NO_SHARE_GROUP_ID = 43
 STARTED = "2024-05-01T10:00:00.000Z"
 FINISHED = "2024-05-01T10:05:00.000Z"
-
-
-@contextmanager
-def running_fast_fake_civis() -> Iterator[FakeCivis]:
-    """``running_fake_civis`` with TCP_NODELAY on the server side.
-
-    ``BaseHTTPRequestHandler`` writes the headers and the body separately; with Nagle's algorithm on, every answer on
-    a kept-alive connection waits ~40 ms for the client's delayed ACK, which makes hundreds of calls slow.
-    """
-    fake = FakeCivis()
-
-    class Handler(_handler_class(fake)):  # type: ignore[misc]
-        disable_nagle_algorithm = True
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _share_set(users: list[dict[str, Any]], groups: list[dict[str, Any]]) -> dict[str, Any]:

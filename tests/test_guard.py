@@ -46,7 +46,7 @@ from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, Safety, Toolset
 from civis_mcp.server import build_server, check_settings
 from civis_mcp.workflows import WORKFLOWS
-from tests.fake_civis import FakeCivis, Reply
+from tests.fake_civis import FakeCivis, Reply, running_fake_civis
 from tests.guard_fixtures import (
     CASES,
     CSV_ID,
@@ -60,7 +60,6 @@ from tests.guard_fixtures import (
     STRANGER_ID,
     CivisWorld,
     WireRequest,
-    running_fast_fake_civis,
 )
 
 KEY = "guard-secret-key-31337"
@@ -85,7 +84,7 @@ def test_the_cases_cover_exactly_the_destructive_tools() -> None:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeCivis]:
-    with running_fast_fake_civis() as server:
+    with running_fake_civis() as server:
         yield server
 
 

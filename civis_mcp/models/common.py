@@ -103,6 +103,17 @@ class DataSource(ResponseModel):
     name: str | None = None
 
 
+class JobRun(ResponseModel):
+    """A job's run as jobs report it (JobRun): state, timing and error."""
+
+    id: int | None = None
+    state: ReportedRunState | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+
+
 class CancelledRun(ResponseModel):
     """The state of a run after a cancel request."""
 

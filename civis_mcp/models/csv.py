@@ -17,10 +17,10 @@ from civis_mcp.models.common import (
     DistStyle,
     ImportId,
     ImportIdParams,
+    JobRun,
     ReportedColumnDelimiter,
     ReportedDistStyle,
     ReportedPermissionLevel,
-    ReportedRunState,
 )
 
 # --- closed sets ------------------------------------------------------------------------------------------------------
@@ -257,16 +257,10 @@ class CsvImport(CsvImportRunInputs):
     my_permission_level: ReportedPermissionLevel | None = None
 
 
-class RunBase(ResponseModel):
-    """What every CSV or file import run reports."""
+class RunBase(JobRun):
+    """What every CSV or file import run reports: a job run, and whether a cancel was asked for."""
 
-    id: int | None = None
-    state: ReportedRunState | None = None
     is_cancel_requested: bool | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    error: str | None = None
 
 
 class CsvImportRun(RunBase):

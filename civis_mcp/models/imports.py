@@ -24,6 +24,7 @@ from civis_mcp.models.common import (
     ExistingTableRows,
     Hidden,
     ImportId,
+    JobRun,
     Notifications,
     OrderDir,
     PageNum,
@@ -299,17 +300,6 @@ class ArchiveSyncParams(_WithSyncId):
 
 
 # --- response objects -------------------------------------------------------------------------------------------------
-
-
-class JobRun(ResponseModel):
-    """A job's last run (JobRun)."""
-
-    id: int | None = None
-    state: ReportedRunState | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    error: str | None = None
 
 
 class DatabaseTable(ResponseModel):

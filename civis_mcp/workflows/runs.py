@@ -31,24 +31,12 @@ def facts(run: Any) -> RunFacts:
     )
 
 
-def _batch_as_run(batch: Any) -> RunFacts:
-    # A batch import has no runs: the batch itself carries the state and the error.
-    batch = batch if isinstance(batch, dict) else {}
-    return RunFacts(
-        id=batch.get("id"),
-        state=batch.get("state"),
-        created_at=batch.get("created_at"),
-        started_at=batch.get("started_at"),
-        finished_at=batch.get("finished_at"),
-        error=batch.get("error"),
-    )
-
-
 async def read_run(state: AppState, kind: Kind, import_id: int, run_id: int) -> RunFacts:
     """The current state of one run."""
     tools = KIND_TOOLS[kind]
     if kind is Kind.BATCH:
-        return _batch_as_run((await call(state, "imports_get_batches", id=import_id)).data)
+        # A batch import has no runs: the batch itself carries the state, the timing and the error.
+        return facts((await call(state, "imports_get_batches", id=import_id)).data)
     if tools.get_run is not None:
         try:
             return facts((await call(state, tools.get_run, id=import_id, run_id=run_id)).data)
