@@ -1,4 +1,4 @@
-"""The ``civis-mcp`` command: serve | tools | manifest."""
+"""The ``civis-mcp`` command: serve | sandbox | demo | tools | manifest."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from civis_mcp import __version__
 from civis_mcp.api.errors import ConfigurationError
@@ -23,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civis-mcp", description="MCP server for Civis Platform imports.")
     parser.add_argument("--version", action="version", version=f"civis-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = commands.add_parser("serve", help="run the MCP server over stdio (stdout carries only MCP messages)")
+    serve = commands.add_parser(
+        "serve", help="run the MCP server over stdio (stdout carries only MCP messages), or HTTP with --http"
+    )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.add_argument(
         "--read-only",
@@ -56,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         help="append one JSON line per write or destructive call (env CIVIS_MCP_AUDIT_LOG)",
+    )
+    serve.add_argument(
+        "--http",
+        metavar="[HOST:]PORT",
+        help="serve MCP over streamable HTTP at http://HOST:PORT/mcp instead of stdio (HOST defaults to 127.0.0.1; "
+        "anyone who reaches the port acts with your Civis key, so keep it on loopback or behind your own auth)",
     )
     serve.add_argument(
         "--sandbox",
@@ -115,6 +124,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings_from(args)
         check_settings(settings)
+        if args.http is not None and not args.http.rpartition(":")[2].isdigit():
+            raise ValueError(f"--http takes [HOST:]PORT, e.g. 127.0.0.1:8000 (got {args.http!r}).")
     except (ConfigurationError, ValueError) as exc:
         print(f"civis-mcp: {exc}", file=sys.stderr)
         return 2
@@ -138,16 +149,17 @@ def _serve(args: argparse.Namespace) -> int:
                 exc,
             )
     log.info(
-        "civis-mcp %s serving %d tools%s for %s over stdio",
+        "civis-mcp %s serving %d tools%s for %s over %s",
         __version__,
         len(selected_entries(settings)),
         " (read-only)" if settings.read_only else "",
-        settings.api_endpoint,
+        "the sandbox" if args.sandbox else settings.api_endpoint,
+        f"HTTP at {args.http}" if args.http else "stdio",
     )
     from civis_mcp.server import build_server  # the SDK is loaded only once the settings are known to be good
 
     if not args.sandbox:
-        build_server(settings).run("stdio")
+        _run(build_server(settings), args.http)
         return 0
     from pydantic import SecretStr
 
@@ -156,8 +168,17 @@ def _serve(args: argparse.Namespace) -> int:
     with running_sandbox(SandboxConfig.from_env(db_path=args.sandbox_db)) as sandbox:
         log.info("using the embedded sandbox at %s", sandbox.url)
         sandboxed = dataclasses.replace(settings, api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
-        build_server(sandboxed).run("stdio")
+        _run(build_server(sandboxed), args.http)
     return 0
+
+
+def _run(server: Any, http: str | None) -> None:
+    """Serve over stdio, or over streamable HTTP when ``--http [HOST:]PORT`` was given."""
+    if http is None:
+        server.run("stdio")
+        return
+    host, _, port = http.rpartition(":")
+    server.run("streamable-http", host=host or "127.0.0.1", port=int(port))
 
 
 def _tools() -> int:
