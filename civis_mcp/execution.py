@@ -63,10 +63,9 @@ async def send(
     return present(bound(shaped, state.result_budget, more_hint(op, params)))
 
 
-def present(result: BaseModel) -> CallToolResult:
-    """A structured result whose text form is fenced: everything in it came from Civis and is data."""
-    data = result.model_dump(mode="json")
-    text = fence(json.dumps(data, ensure_ascii=False, indent=1), "The Civis API's answer")
+def present(data: dict[str, Any], what: str = "The Civis API's answer") -> CallToolResult:
+    """A structured result whose text form is fenced: the strings in it came from Civis and are data."""
+    text = fence(json.dumps(data, ensure_ascii=False, separators=(",", ":")), what)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
@@ -76,7 +75,16 @@ def more_hint(op: Operation, params: RequestModel) -> MoreHint:
     def hint(result: ListResult[Any], kept: int) -> str:
         if kept == 0:
             return f"Not even one item fits the result budget; raise CIVIS_MCP_RESULT_BUDGET to read {op.tool_name}."
+        omitted = len(result.items) - kept
         if op.path.endswith("/logs"):
+            if getattr(params, "last_id", None) is None:
+                # Without a cursor Civis answers newest first: the lines left out are the oldest ones answered, and
+                # a cursor just below the oldest answered id returns exactly them (oldest first).
+                oldest = min(getattr(item, "id", 0) or 0 for item in result.items)
+                return (
+                    f"These are the newest lines. Call {op.tool_name} with last_id={oldest - 1} and "
+                    f"limit={omitted} for the {omitted} older lines left out."
+                )
             last = getattr(result.items[kept - 1], "id", None)
             return f"Call {op.tool_name} again with last_id={last} to read the lines after the last one shown."
         if op.paginated:
@@ -86,6 +94,6 @@ def more_hint(op: Operation, params: RequestModel) -> MoreHint:
             # The largest page size that fits the budget and has a page starting right after the last item shown.
             size = next(d for d in range(kept, 0, -1) if offset % d == 0)
             return f"Call {op.tool_name} with limit={size} and page_num={offset // size + 1} to read on from here."
-        return f"{op.tool_name} does not page, so the {len(result.items) - kept} items left out cannot be fetched."
+        return f"{op.tool_name} does not page, so the {omitted} items left out cannot be fetched."
 
     return hint

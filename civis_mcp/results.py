@@ -55,18 +55,22 @@ MoreHint = Callable[[ListResult[Any], int], str]
 """Given the full list result and how many items were kept, says how to get the rest."""
 
 
-def bound(result: BaseModel, budget: int, more: MoreHint) -> BaseModel:
-    """``result`` cut to ``budget`` JSON characters; ``more`` says how to get what a list leaves out."""
+def bound(result: BaseModel, budget: int, more: MoreHint) -> dict[str, Any]:
+    """The JSON data of ``result``, cut to ``budget`` characters; ``more`` says how to get what a list leaves out.
+
+    A list answer keeps the items that fit and says what it left out in ``truncated``. Any other result has its longest
+    strings shortened, then its longest inner lists, and names what was cut in ``truncated_fields``.
+    """
     data = result.model_dump(mode="json")
     if _size(data) <= budget:
-        return result
+        return data
     if isinstance(result, ListResult):
         return _bound_list(result, data, budget, more)
-    return _bound_object(result, data, budget)
+    return _bound_object(data, budget)
 
 
-def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more: MoreHint) -> BaseModel:
-    room = budget - _size({**data, "items": []}) - 200  # the truncation note itself needs a little room
+def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more: MoreHint) -> dict[str, Any]:
+    room = budget - _size({**data, "items": []}) - 300  # the truncation note itself needs a little room
     kept = 0
     for item in data["items"]:
         room -= _size(item) + 1
@@ -74,20 +78,22 @@ def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more
             break
         kept += 1
     note = Truncation(returned=kept, omitted=len(result.items) - kept, how_to_get_more=more(result, kept))
-    return result.model_copy(update={"items": result.items[:kept], "truncated": note})
+    return {**data, "items": data["items"][:kept], "truncated": note.model_dump(mode="json")}
 
 
-def _bound_object(result: BaseModel, data: dict[str, Any], budget: int) -> BaseModel:
-    limit = 4_000
+def _bound_object(data: dict[str, Any], budget: int) -> dict[str, Any]:
     cut: list[str] = []
-    while limit >= _MIN_STRING:
+    limit = 4_000
+    shortened = data
+    while _size(shortened) > budget and limit >= _MIN_STRING:
         cut = []
         shortened = _cut_strings(data, limit, "", cut)
-        if _size(shortened) <= budget:
-            break
         limit //= 2
-    shortened["truncated_fields"] = cut
-    return type(result).model_validate(shortened)
+    keep = 64
+    while _size({**shortened, "truncated_fields": cut}) > budget and keep >= 1:
+        shortened = _cut_lists(shortened, keep, "", cut)
+        keep //= 2
+    return {**shortened, "truncated_fields": sorted(set(cut))}
 
 
 def _cut_strings(value: Any, limit: int, path: str, cut: list[str]) -> Any:
@@ -98,4 +104,15 @@ def _cut_strings(value: Any, limit: int, path: str, cut: list[str]) -> Any:
         return {key: _cut_strings(item, limit, f"{path}.{key}".lstrip("."), cut) for key, item in value.items()}
     if isinstance(value, list):
         return [_cut_strings(item, limit, f"{path}[{index}]", cut) for index, item in enumerate(value)]
+    return value
+
+
+def _cut_lists(value: Any, keep: int, path: str, cut: list[str]) -> Any:
+    if isinstance(value, list):
+        if len(value) > keep:
+            cut.append(f"{path} (first {keep} of {len(value)} items)")
+            value = value[:keep]
+        return [_cut_lists(item, keep, f"{path}[{index}]", cut) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {key: _cut_lists(item, keep, f"{path}.{key}".lstrip("."), cut) for key, item in value.items()}
     return value

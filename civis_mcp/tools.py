@@ -140,7 +140,10 @@ def build_workflow_tool(wf: Workflow) -> Tool:
             return error_result(f"{wf.name}: {exc}")
         except CivisMCPError as exc:
             return error_result(state.client.redact(str(exc)))
-        return present(bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched."))
+        data = bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched.")
+        return present(
+            data, f"The result of {wf.name} (its strings, such as names, log lines and errors, came from Civis)"
+        )
 
     run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}
     run.__name__ = wf.name

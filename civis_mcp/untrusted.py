@@ -35,7 +35,8 @@ _INVISIBLE_RANGES = (
 )
 _INVISIBLE = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _INVISIBLE_RANGES) + "]")
 # Numeric and named entities, so "&#x202E;" cannot smuggle an override past a renderer that decodes HTML.
-_ENTITY = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,10}|[a-zA-Z]{2,8});")
+# The semicolon is optional: renderers decode "&#8238" and "&shy" too.
+_ENTITY = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,10}|[a-zA-Z][a-zA-Z0-9]{1,31});?")
 
 
 def _drop_invisible_entity(match: re.Match[str]) -> str:
@@ -44,11 +45,19 @@ def _drop_invisible_entity(match: re.Match[str]) -> str:
 
 
 def sanitize(text: str) -> str:
-    """``text`` without control characters, ANSI escapes or invisible Unicode; newlines and tabs are kept."""
-    text = _ANSI.sub("", text)
-    text = _ENTITY.sub(_drop_invisible_entity, text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _INVISIBLE.sub("", text)
+    """``text`` without control characters, ANSI escapes or invisible Unicode; newlines and tabs are kept.
+
+    Removing one piece can join two others into something new ("&#x20" + zero-width + "2E;" becomes "&#x202E;"), so
+    the passes repeat until nothing changes: the result is a fixed point, and sanitising it again changes nothing.
+    """
+    while True:
+        cleaned = _ANSI.sub("", text)
+        cleaned = _ENTITY.sub(_drop_invisible_entity, cleaned)
+        cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
+        cleaned = _INVISIBLE.sub("", cleaned)
+        if cleaned == text:
+            return cleaned
+        text = cleaned
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -238,20 +238,28 @@ async def uploaded_file(mcp: Client, name: str, content: bytes) -> int:
     return pending.file_id
 
 
-async def create_csv_import(mcp: Client, file_id: int, schema: str, table: str, **settings: Any) -> int:
-    made = await call(
-        mcp,
-        "imports_post_files_csv",
-        source={"file_ids": [file_id]},
-        destination={
-            "schema": schema,
-            "table": table,
-            "remote_host_id": d.DEMO_REDSHIFT_HOST_ID,
-            "credential_id": d.DEMO_REDSHIFT_CREDENTIAL_ID,
-        },
-        first_row_is_header=settings.pop("first_row_is_header", True),
+def csv_import_arguments(
+    file_id: int, schema: str, table: str, *, primary_keys: list[str] | None = None, **settings: Any
+) -> dict[str, Any]:
+    """Arguments of ``imports_post_files_csv`` for one file into ``schema.table`` (header row unless told)."""
+    destination: dict[str, Any] = {
+        "schema": schema,
+        "table": table,
+        "remote_host_id": d.DEMO_REDSHIFT_HOST_ID,
+        "credential_id": d.DEMO_REDSHIFT_CREDENTIAL_ID,
+    }
+    if primary_keys is not None:
+        destination["primary_keys"] = primary_keys
+    return {
+        "source": {"file_ids": [file_id]},
+        "destination": destination,
+        "first_row_is_header": settings.pop("first_row_is_header", True),
         **settings,
-    )
+    }
+
+
+async def create_csv_import(mcp: Client, file_id: int, schema: str, table: str, **settings: Any) -> int:
+    made = await call(mcp, "imports_post_files_csv", **csv_import_arguments(file_id, schema, table, **settings))
     return int(made["id"])
 
 

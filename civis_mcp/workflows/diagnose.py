@@ -8,6 +8,7 @@ tool call with exact arguments, checked against that tool's own argument model b
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ MAX_EVIDENCE = 12
 _SET_HINT = re.compile(r"""\bset (\w+)\s*=\s*"?([\w.-]+)"?""")
 _HEADER_PAIR = re.compile(r"column (\d+): '([^']*)' in the file, '([^']*)' in table_columns")
 _FAILED_ROWS = re.compile(r"([\d,]+) row\(s\) failed to load")
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_LARGE = 1_000
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,17 @@ class _Class:
 _CLASSES = (
     _Class(
         "missing_file",
-        re.compile(r"file \d+ not found|no such file|file .* (does not exist|is empty)", re.I),
+        re.compile(
+            r"file \d+ not found|no such file|file .* (does not exist|is empty)|has not been uploaded|"
+            r"no civis file with that id",
+            re.I,
+        ),
         ("source",),
         "A source file is missing or empty.",
     ),
     _Class(
         "compression",
-        re.compile(r"gzip|compress", re.I),
+        re.compile(r"gzip-compressed|not gzip|compression is|decompress|not in gzip format|gzip data is corrupt", re.I),
         ("compression",),
         "The compression setting does not match the file.",
     ),
@@ -58,6 +65,12 @@ _CLASSES = (
         re.compile(r"header mismatch|header .* does not match", re.I),
         ("table_columns", "first_row_is_header"),
         "The file's header does not match table_columns.",
+    ),
+    _Class(
+        "existing_table_differs",
+        re.compile(r"do(es)? not match the existing table", re.I),
+        ("existing_table_rows", "table_columns"),
+        "The file's columns differ from the existing table's.",
     ),
     _Class(
         "delimiter_or_column_count",
@@ -73,9 +86,11 @@ _CLASSES = (
     ),
     _Class(
         "upsert_keys",
-        re.compile(r"upsert.*primary.?keys|primary.?keys.*upsert", re.I),
+        re.compile(
+            r"upsert.*primary.?keys|primary.?keys.*upsert|primary.?keys names|primary key column is empty", re.I
+        ),
         ("existing_table_rows", "destination"),
-        "Upsert needs primary keys.",
+        "Upsert needs primary keys that are columns of the table.",
     ),
     _Class(
         "type_conversion",
@@ -102,10 +117,18 @@ _CLASSES = (
 )
 
 
-def classify(text: str) -> _Class | None:
-    for candidate in _CLASSES:
-        if candidate.pattern.search(text):
-            return candidate
+# Names (quoted, or schema.table) are the user's words, not the error's: "events_compressed" must not read as a
+# compression failure. They are blanked before the words of each class are looked for.
+_NAMES = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"|\b(?!destination\.)[\w-]+\.[\w.-]+\b")
+
+
+def classify(*texts: str) -> _Class | None:
+    """The class of the first text (the run's error, then each error line) whose words match one."""
+    for text in texts:
+        neutral = _NAMES.sub(" ", text)
+        for candidate in _CLASSES:
+            if candidate.pattern.search(neutral):
+                return candidate
     return None
 
 
@@ -150,6 +173,8 @@ def _renamed_columns(text: str, settings: dict[str, Any]) -> tuple[dict[str, Any
     renamed = [dict(column) for column in columns if isinstance(column, dict)]
     for position, in_file, _ in pairs:
         index = int(position) - 1
+        if not _SAFE_NAME.fullmatch(in_file):
+            return None  # a header name from the file that is not a plain column name is not offered as a fix
         if 0 <= index < len(renamed):
             renamed[index]["name"] = in_file
     table_columns = [
@@ -211,7 +236,7 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
     errors = [line.message for line in evidence if LEVEL_RANK.get(str(line.level), 0) >= LEVEL_RANK["error"]]
     text = "\n".join(filter(None, [run.error or "", *errors]))
     settings = subject if isinstance(subject, dict) else {}
-    cause, summary, fields = _cause(run, text)
+    cause, summary, fields = _cause(run, [run.error or "", *errors])
     fix = _fix_for(cause, text, kind, params.import_id, settings)
     if fix is None and cause not in ("not_failed", "cancelled"):
         not_examined.append("No automatic fix is known for this cause; the evidence and summary say what to change.")
@@ -222,20 +247,35 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
         import_name=settings.get("name"),
         run=run,
         cause=cause,
-        summary=summary + (f" Civis says: {one_line(run.error, 300)}" if run.error else ""),
+        summary=summary,
         evidence=evidence,
-        configuration={field: settings.get(field) for field in fields if field in settings},
+        configuration=_configuration(settings, fields, fix),
         fix=fix,
         not_examined=not_examined,
     )
 
 
-def _cause(run: RunFacts, text: str) -> tuple[Cause, str, tuple[str, ...]]:
+def _configuration(settings: dict[str, Any], fields: tuple[str, ...], fix: Fix | None) -> dict[str, Any]:
+    """The current values of the settings involved; a large one the fix repeats in full is summarised, once is
+    enough in an answer that has to fit the result budget."""
+    shown: dict[str, Any] = {}
+    for field in fields:
+        if field not in settings:
+            continue
+        value = settings[field]
+        if fix is not None and field in fix.arguments and len(json.dumps(value, default=str)) > _LARGE:
+            count = f"{len(value)} entries" if isinstance(value, list) else "a large value"
+            value = f"({count}; the fix lists the new value in full)"
+        shown[field] = value
+    return shown
+
+
+def _cause(run: RunFacts, texts: list[str]) -> tuple[Cause, str, tuple[str, ...]]:
     if run.state == "cancelled":
         return "cancelled", "The run was cancelled before it finished.", ()
     if run.state != "failed":
         return "not_failed", f"The run did not fail: it is {run.state}.", ()
-    found = classify(text)
+    found = classify(*texts)
     if found is None:
         return "unknown", "The run failed for a reason the diagnosis does not recognise.", ()
     return found.cause, found.summary, found.fields

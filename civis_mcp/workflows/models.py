@@ -69,6 +69,7 @@ Cause = Literal[
     "header_mismatch",
     "type_conversion",
     "table_exists",
+    "existing_table_differs",
     "compression",
     "upsert_keys",
     "permission_or_credential",

@@ -31,7 +31,9 @@ async def tail_logs(state: AppState, params: TailParams) -> TailResult:
         note = None if window.lines else "No lines after that cursor yet."
     else:
         window = await tail(state, tool, params.import_id, run.id, params.lines, params.level)
-        note = None if window.complete else "Earlier lines were not read; page forward with after_id."
+        note = (
+            None if window.complete else "Earlier lines were not read; pass after_id=0 to read the log from its start."
+        )
     lines = [
         LogLine(
             id=line["id"],

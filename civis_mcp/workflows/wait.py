@@ -50,7 +50,8 @@ async def wait_for_run(
                 waited_seconds=waited,
                 note=f"Run {run.id} ended: {run.state}.",
             )
-        if waited + interval > params.timeout_seconds:
+        remaining = params.timeout_seconds - waited
+        if remaining <= 0:
             return WaitResult(
                 kind=kind,
                 import_id=params.import_id,
@@ -60,6 +61,6 @@ async def wait_for_run(
                 note=f"Run {run.id} is still {run.state} after {waited:.0f} s; call "
                 "imports_wait_for_run again to keep waiting.",
             )
-        await sleep(interval)
+        await sleep(min(interval, remaining))  # the last poll lands on the deadline, not an interval before it
         interval = min(interval * 2, MAX_INTERVAL)
         run = await read_run(state, kind, params.import_id, run.id)
