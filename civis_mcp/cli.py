@@ -78,10 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         help="with --sandbox: keep the sandbox's state in this SQLite file across restarts",
     )
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
-    sandbox = commands.add_parser("sandbox", help="serve a local emulator of the Civis Imports API on 127.0.0.1")
-    from civis_mcp.sandbox import add_arguments as add_sandbox_arguments
-
-    add_sandbox_arguments(sandbox)
+    # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
+    # Starlette, uvicorn and every model, which `serve` must not pay for at start-up).
+    commands.add_parser(
+        "sandbox",
+        help="serve a local emulator of the Civis Imports API on 127.0.0.1 (see `civis-mcp sandbox --help`)",
+        add_help=False,
+    )
     commands.add_parser("demo", help="play a short scripted session through a real MCP client against the sandbox")
     manifest = commands.add_parser("manifest", help="write tool_manifests/ from the code (or --check it)")
     manifest.add_argument("--check", action="store_true", help="exit 1 when tool_manifests/ differs from the code")
@@ -212,15 +215,16 @@ def _manifest(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["sandbox"]:
+        from civis_mcp.sandbox import main_sandbox
+
+        return main_sandbox(arguments[1:])
+    args = _parser().parse_args(arguments)
     if args.command == "serve":
         return _serve(args)
     if args.command == "tools":
         return _tools()
-    if args.command == "sandbox":
-        from civis_mcp.sandbox import run as run_sandbox
-
-        return run_sandbox(args)
     if args.command == "demo":
         from civis_mcp.demo import main_demo
 

@@ -29,7 +29,46 @@ def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
-    return _compact(schema, output=True)
+    """The published output schema: the fields of the returned object (of each item, for a list) with their types and
+    known values; objects nested deeper are declared as objects without their fields.
+
+    Output schemas are what clients check results against, not what a model reads to call a tool, and the nested ones
+    repeat across tools (an import job's schema is in six of them): describing them in full doubled the size of
+    ``tools/list``. The results themselves are complete; only the schema stops at the first level.
+    """
+    compacted = _compact(schema, output=True)
+    defs: dict[str, Any] = compacted.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        return defs[ref.removeprefix("#/$defs/")] if isinstance(ref, str) else node
+
+    def types(node: dict[str, Any]) -> list[Any]:
+        declared = node.get("type")
+        return declared if isinstance(declared, list) else [declared]
+
+    def walk(node: Any, top: bool) -> Any:
+        node = resolve(node)
+        if not isinstance(node, dict):
+            return node
+        if isinstance(node.get("anyOf"), list):
+            return {**node, "anyOf": [walk(branch, top) for branch in node["anyOf"]]}
+        if "object" in types(node) and "properties" in node:
+            if not top:
+                return {"type": node["type"]}
+            return {**node, "properties": {name: field(value) for name, value in node["properties"].items()}}
+        if "array" in types(node) and "items" in node:
+            return {**node, "items": walk(node["items"], top)}
+        return node
+
+    def field(node: Any) -> Any:
+        node = resolve(node)
+        if isinstance(node, dict) and "array" in types(node) and "items" in node:
+            return {**node, "items": walk(node["items"], True)}  # a top-level list's items are what is returned
+        return walk(node, False)
+
+    result: dict[str, Any] = walk(compacted, True)
+    return result
 
 
 def _compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:

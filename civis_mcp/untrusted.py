@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["clean_json", "fence", "fence_inline", "one_line", "sanitize"]
@@ -50,6 +51,8 @@ def sanitize(text: str) -> str:
     Removing one piece can join two others into something new ("&#x20" + zero-width + "2E;" becomes "&#x202E;"), so
     the passes repeat until nothing changes: the result is a fixed point, and sanitising it again changes nothing.
     """
+    if text.isascii() and text.isprintable() and "&" not in text:
+        return text  # the common case: nothing here can hide anything, so no pass is needed
     while True:
         cleaned = _ANSI.sub("", text)
         cleaned = _ENTITY.sub(_drop_invisible_entity, cleaned)
@@ -85,12 +88,19 @@ def fence_inline(text: str, limit: int = 500) -> str:
     return f"<untrusted-{token}>{one_line(text, limit)}</untrusted-{token}>"
 
 
-def clean_json(value: Any) -> Any:
-    """Sanitise every string (keys included) in a decoded JSON value."""
-    if isinstance(value, str):
-        return sanitize(value)
-    if isinstance(value, dict):
-        return {sanitize(key) if isinstance(key, str) else key: clean_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clean_json(item) for item in value]
-    return value
+def clean_json(value: Any, also: Callable[[str], str] | None = None) -> Any:
+    """Sanitise every string (keys included) in a decoded JSON value, passing each through ``also`` first."""
+
+    def clean(text: str) -> str:
+        return sanitize(also(text) if also is not None else text)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return clean(node)
+        if isinstance(node, dict):
+            return {clean(key) if isinstance(key, str) else key: walk(item) for key, item in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Any
 
 __all__ = ["REDACTED", "RedactingFilter", "Redactor"]
 
@@ -34,18 +33,6 @@ class Redactor:
             if form in text:
                 text = text.replace(form, REDACTED)
         return text
-
-    def json(self, value: Any) -> Any:
-        """Redact every string (keys included) in a decoded JSON value."""
-        if not self._forms:
-            return value
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {self(key): self.json(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.json(item) for item in value]
-        return value
 
 
 class RedactingFilter(logging.Filter):
