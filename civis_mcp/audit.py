@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -48,9 +48,7 @@ class AuditLog:
 
     path: Path
     redact: Redactor
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_lock", threading.Lock())
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def check_writable(self) -> None:
         """Raise ``OSError`` with the reason when the log cannot be appended to."""
@@ -77,7 +75,7 @@ class AuditLog:
             entry["detail"] = self.redact(detail)
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
         try:
-            with self._lock:  # type: ignore[attr-defined]
+            with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as handle:
                     handle.write(line + "\n")

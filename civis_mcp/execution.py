@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
-from civis_mcp.api.client import ApiResult, Pagination
+from civis_mcp.api.client import ApiResult, CivisClient, Pagination
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.audit import Decision
 from civis_mcp.models.base import RequestModel
-from civis_mcp.operations import Operation
+from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
 from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence
 
-__all__ = ["error_result", "present", "send"]
+__all__ = ["error_result", "present", "read_operation", "send"]
 
 logger = logging.getLogger("civis_mcp.tools")
+
+
+async def read_operation(client: CivisClient, tool: str, **arguments: Any) -> ApiResult:
+    """Run a read operation by tool name, for previews and workflows: anything but a GET is refused, so what only
+    looks can never change anything."""
+    op = OPERATIONS_BY_TOOL[tool]
+    if op.verb != "GET":
+        raise AssertionError(f"{tool} is a {op.verb}; only reads may run here")
+    return await client.call(op, op.params.model_validate(arguments))
 
 
 def error_result(text: str) -> CallToolResult:
@@ -63,10 +71,10 @@ async def send(
     return present(bound(shaped, state.result_budget, more_hint(op, params)))
 
 
-def present(data: dict[str, Any], what: str = "The Civis API's answer") -> CallToolResult:
-    """A structured result whose text form is fenced: the strings in it came from Civis and are data."""
-    text = fence(json.dumps(data, ensure_ascii=False, separators=(",", ":")), what)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+def present(bounded: tuple[dict[str, Any], str], what: str = "The Civis API's answer") -> CallToolResult:
+    """A structured result (from ``results.bound``) whose text form is fenced: its strings came from Civis."""
+    data, text = bounded
+    return CallToolResult(content=[TextContent(type="text", text=fence(text, what))], structured_content=data)
 
 
 def more_hint(op: Operation, params: RequestModel) -> MoreHint:

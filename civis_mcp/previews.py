@@ -15,6 +15,7 @@ from typing import Any
 
 from civis_mcp.api.client import CivisClient
 from civis_mcp.api.errors import CivisAPIError
+from civis_mcp.execution import read_operation
 from civis_mcp.models import (
     ArchiveParams,
     ArchiveSyncParams,
@@ -28,7 +29,6 @@ from civis_mcp.models import (
     TransferParams,
 )
 from civis_mcp.models.base import RequestModel
-from civis_mcp.operations import OPERATIONS_BY_TOOL
 from civis_mcp.untrusted import one_line
 
 __all__ = ["MAX_QUESTION", "PREVIEWERS", "LiveReader", "Preview"]
@@ -51,10 +51,7 @@ class LiveReader:
         self._client = client
 
     async def read(self, tool: str, **arguments: Any) -> Any:
-        op = OPERATIONS_BY_TOOL[tool]
-        if op.verb != "GET":
-            raise AssertionError(f"previews only read; {tool} is a {op.verb}")
-        return (await self._client.call(op, op.params.model_validate(arguments))).data
+        return (await read_operation(self._client, tool, **arguments)).data
 
     async def read_or_none(self, tool: str, **arguments: Any) -> Any:
         """Like ``read``, but None when the object does not exist (404)."""

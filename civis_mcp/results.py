@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from civis_mcp.api.client import Pagination
 from civis_mcp.models.base import ResponseModel
 
-__all__ = ["Acknowledgement", "ListResult", "MoreHint", "Pagination", "Truncation", "bound"]
+__all__ = ["Acknowledgement", "ListResult", "MoreHint", "Pagination", "Truncation", "bound", "compact_json"]
 
 ItemT = TypeVar("ItemT", bound=ResponseModel)
 _MIN_STRING = 80
@@ -47,26 +47,32 @@ class Acknowledgement(BaseModel):
     message: str
 
 
+def compact_json(value: Any) -> str:
+    """The JSON text a result is measured by and written as."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return len(compact_json(value))
 
 
 MoreHint = Callable[[ListResult[Any], int], str]
 """Given the full list result and how many items were kept, says how to get the rest."""
 
 
-def bound(result: BaseModel, budget: int, more: MoreHint) -> dict[str, Any]:
-    """The JSON data of ``result``, cut to ``budget`` characters; ``more`` says how to get what a list leaves out.
+def bound(result: BaseModel, budget: int, more: MoreHint) -> tuple[dict[str, Any], str]:
+    """The JSON data of ``result`` cut to ``budget`` characters, and its compact JSON text (measured once here, so the
+    text form of the result is not serialised a second time); ``more`` says how to get what a list leaves out.
 
     A list answer keeps the items that fit and says what it left out in ``truncated``. Any other result has its longest
     strings shortened, then its longest inner lists, and names what was cut in ``truncated_fields``.
     """
     data = result.model_dump(mode="json")
-    if _size(data) <= budget:
-        return data
-    if isinstance(result, ListResult):
-        return _bound_list(result, data, budget, more)
-    return _bound_object(data, budget)
+    text = compact_json(data)
+    if len(text) <= budget:
+        return data, text
+    cut = _bound_list(result, data, budget, more) if isinstance(result, ListResult) else _bound_object(data, budget)
+    return cut, compact_json(cut)
 
 
 def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more: MoreHint) -> dict[str, Any]:

@@ -32,10 +32,8 @@ __all__ = [
     "annotations_for",
     "build_named_tool",
     "build_tools",
-    "input_schema",
     "listing_of",
     "output_model",
-    "output_schema",
 ]
 
 
@@ -67,16 +65,6 @@ def output_model(op: Operation) -> type[BaseModel]:
     if op.returns_list:
         return ListResult[op.response]  # type: ignore[name-defined]
     return op.response
-
-
-def input_schema(op: Operation) -> dict[str, Any]:
-    schema = compact_input(op.params.model_json_schema())
-    schema.pop("description", None)  # the tool's own description says it better
-    return schema
-
-
-def output_schema(op: Operation) -> dict[str, Any]:
-    return compact_output(TypeAdapter(output_model(op)).json_schema())
 
 
 def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:
@@ -112,14 +100,15 @@ def build_tool(op: Operation) -> Tool:
 
 
 def _finish(tool: Tool, params: type[BaseModel], result: type[BaseModel]) -> Tool:
-    """Replace the SDK's signature-derived schemas and argument model by ours."""
+    """Replace the SDK's signature-derived schemas and argument model by ours: the one place a tool's published input
+    and output schemas are made."""
     metadata = FuncMetadata(
         arg_model=_RawArguments,
         output_model=result,
         output_schema=compact_output(TypeAdapter(result).json_schema()),
     )
     schema = compact_input(params.model_json_schema())
-    schema.pop("description", None)
+    schema.pop("description", None)  # the tool's own description says it better
     return tool.model_copy(update={"parameters": schema, "fn_metadata": metadata})
 
 
@@ -140,9 +129,9 @@ def build_workflow_tool(wf: Workflow) -> Tool:
             return error_result(f"{wf.name}: {exc}")
         except CivisMCPError as exc:
             return error_result(state.client.redact(str(exc)))
-        data = bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched.")
+        bounded = bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched.")
         return present(
-            data, f"The result of {wf.name} (its strings, such as names, log lines and errors, came from Civis)"
+            bounded, f"The result of {wf.name} (its strings, such as names, log lines and errors, came from Civis)"
         )
 
     run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}

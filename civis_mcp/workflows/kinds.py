@@ -12,7 +12,7 @@ from typing import Any
 
 from civis_mcp.api.client import ApiResult
 from civis_mcp.api.errors import CivisAPIError
-from civis_mcp.operations import OPERATIONS_BY_TOOL
+from civis_mcp.execution import read_operation
 from civis_mcp.state import AppState
 
 __all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "find_kind"]
@@ -63,10 +63,7 @@ KIND_TOOLS: dict[Kind, KindTools] = {
 
 async def call(state: AppState, tool: str, **arguments: Any) -> ApiResult:
     """Run a read operation for a workflow (the same client, retries and errors as the raw tools)."""
-    op = OPERATIONS_BY_TOOL[tool]
-    if op.verb != "GET":
-        raise AssertionError(f"workflows only read; {tool} is a {op.verb}")
-    return await state.client.call(op, op.params.model_validate(arguments))
+    return await read_operation(state.client, tool, **arguments)
 
 
 async def _exists(state: AppState, kind: Kind, import_id: int) -> Any:
