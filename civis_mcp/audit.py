@@ -1,14 +1,18 @@
-"""The audit log: one JSON line per write or destructive call, confirmed or refused.
+"""The audit log: JSON lines for every write and guarded call, confirmed or refused.
 
-Each line holds the UTC time, the tool, its arguments (secrets redacted), the decision (who allowed it, or why it was
-refused) and the upstream HTTP status when a request was sent. Writing a line never breaks the call: a failure is
-logged and the call goes on. A path that cannot be written is reported when the server starts.
+A call that writes leaves two lines: an ``intent`` line before the request is sent and an ``outcome`` line after
+(with the upstream status), so a crash between the two still shows what was about to happen. A refused call leaves
+one ``refused`` line. Each line holds the UTC time, the phase, the tool, its arguments (secrets redacted, long values
+cut), the decision and any detail; a line never exceeds ``MAX_LINE`` bytes. The file is created readable by its owner
+only (0600). A line that cannot be written is logged; with ``required`` set, a write whose intent line cannot be
+written is refused instead of sent.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +22,11 @@ from typing import Any
 
 from civis_mcp.api.redaction import REDACTED, Redactor
 
-__all__ = ["AuditLog", "Decision"]
+__all__ = ["MAX_LINE", "AuditLog", "Decision", "Phase"]
+
+MAX_LINE = 8_192
+"""Bytes one audit line may take; longer arguments are cut (``…``) and then dropped, never the decision."""
+_MAX_VALUE = 500
 
 logger = logging.getLogger("civis_mcp.audit")
 
@@ -29,7 +37,8 @@ _SENSITIVE_NAMES = ("password", "secret", "token", "api_key", "email_body", "sha
 class Decision(StrEnum):
     """Why a guarded or audited call went ahead, or why it did not."""
 
-    NOT_GUARDED = "not_guarded"  # a write tool: no confirmation is asked
+    NOT_GUARDED = "not_guarded"  # a write tool without an effect policy: no confirmation is asked
+    NO_EFFECT = "no_effect"  # a guarded tool whose assessment found no effect for this call
     CONFIRMED = "confirmed"  # the human said yes through the client
     ALLOWED_UNCONFIRMED = "allowed_unconfirmed"  # the operator allowed this tool without confirmation
     DECLINED = "declined"
@@ -40,6 +49,18 @@ class Decision(StrEnum):
     TARGET_CHANGED = "target_changed"  # the target changed between the preview and the yes
     PREVIEW_FAILED = "preview_failed"  # the live state could not be read, so nothing could be shown
     INVALID_ARGUMENTS = "invalid_arguments"
+    ALREADY_USED = "already_used"  # a replayed confirmation round: its ticket was spent
+    CLIENT_FAILED = "client_failed"  # the client, not the human, failed to answer (error, empty or malformed answer)
+    TOO_LONG_TO_CONFIRM = "too_long_to_confirm"  # what the call does is too long to show in full
+    NOT_OFFERED = "not_offered"  # the tool is switched off on this server
+    AUDIT_FAILED = "audit_failed"  # --audit-required and the intent line could not be written
+    MALFORMED_ANSWER = "malformed_answer"  # the write went through but its answer does not fit the documented one
+
+
+class Phase(StrEnum):
+    INTENT = "intent"  # about to send the write
+    OUTCOME = "outcome"  # the write was sent; its upstream status (or error)
+    REFUSED = "refused"  # nothing was sent
 
 
 @dataclass(frozen=True)
@@ -48,13 +69,13 @@ class AuditLog:
 
     path: Path
     redact: Redactor
+    required: bool = False
+    """Refuse a write whose intent line cannot be written (``--audit-required``)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def check_writable(self) -> None:
         """Raise ``OSError`` with the reason when the log cannot be appended to."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8"):
-            pass
+        self._append(b"")
 
     def record(
         self,
@@ -63,32 +84,54 @@ class AuditLog:
         decision: Decision,
         status: int | None = None,
         detail: str | None = None,
-    ) -> None:
+        phase: Phase = Phase.REFUSED,
+    ) -> bool:
+        """Append one line; False when it could not be written (the reason is logged)."""
         entry: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "phase": phase.value,
             "tool": tool,
             "arguments": self._clean(arguments),
             "decision": decision.value,
             "upstream_status": status,
         }
         if detail:
-            entry["detail"] = self.redact(detail)
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str)
+            entry["detail"] = _cut(self.redact(detail), 2_000)
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str).encode()
+        if len(line) > MAX_LINE:
+            entry["arguments"] = "(left out: longer than an audit line may be)"
+            line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str).encode()
         try:
-            with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
+            self._append(line + b"\n")
         except OSError as exc:
             logger.error("could not write the audit line for %s to %s: %s", tool, self.path, exc)
+            return False
+        return True
 
-    def _clean(self, value: Any, key: str = "") -> Any:
+    def _append(self, data: bytes) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # 0600 at creation: arguments name people, tables and hosts.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if data:
+                    os.write(fd, data)
+            finally:
+                os.close(fd)
+
+    def _clean(self, value: Any, key: str = "", depth: int = 0) -> Any:
+        if depth > 20:
+            return "(nested too deep)"
         if any(name in key.lower() for name in _SENSITIVE_NAMES):
             return REDACTED
         if isinstance(value, dict):
-            return {k: self._clean(v, str(k)) for k, v in value.items()}
+            return {_cut(str(k), 100): self._clean(v, str(k), depth + 1) for k, v in list(value.items())[:100]}
         if isinstance(value, list):
-            return [self._clean(item, key) for item in value]
+            return [self._clean(item, key, depth + 1) for item in value[:100]]
         if isinstance(value, str):
-            return self.redact(value)
+            return _cut(self.redact(value), _MAX_VALUE)
         return value
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -87,9 +87,11 @@ def check_settings(settings: Settings) -> None:
     not_guarded = sorted(name for name in settings.allow_unconfirmed if entries[name].safety != "destructive")
     if not_guarded:
         raise ConfigurationError(
-            f"--allow-unconfirmed: {not_guarded} never ask for confirmation (they are not destructive); "
+            f"--allow-unconfirmed: {not_guarded} never ask for confirmation (they have no effect policy); "
             "name only destructive tools."
         )
+    if settings.audit_required and settings.audit_log is None:
+        raise ConfigurationError("--audit-required needs an audit log: add --audit-log PATH (or CIVIS_MCP_AUDIT_LOG).")
 
 
 def selected_entries(settings: Settings) -> list[CatalogEntry]:

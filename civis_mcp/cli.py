@@ -58,7 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         "--audit-log",
         type=Path,
         metavar="PATH",
-        help="append one JSON line per write or destructive call (env CIVIS_MCP_AUDIT_LOG)",
+        help="append JSON lines (intent before, outcome after) for every write and guarded call, file mode 0600 "
+        "(env CIVIS_MCP_AUDIT_LOG)",
+    )
+    serve.add_argument(
+        "--audit-required",
+        action="store_true",
+        help="refuse a write whose audit intent line cannot be written (env CIVIS_MCP_AUDIT_REQUIRED; needs "
+        "--audit-log)",
     )
     serve.add_argument(
         "--http",
@@ -118,6 +125,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["confirm_timeout"] = args.confirm_timeout
     if args.audit_log is not None:
         overrides["audit_log"] = args.audit_log
+    if args.audit_required:
+        overrides["audit_required"] = True
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 
@@ -146,8 +155,9 @@ def _serve(args: argparse.Namespace) -> int:
             AuditLog(settings.audit_log, Redactor(None)).check_writable()
         except OSError as exc:
             log.error(
-                "The audit log %s cannot be written (%s); write and destructive calls will not be audited "
-                "until it can.",
+                "The audit log %s cannot be written (%s); write and guarded calls will "
+                + ("be refused" if settings.audit_required else "not be audited")
+                + " until it can.",
                 settings.audit_log,
                 exc,
             )

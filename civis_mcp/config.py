@@ -33,6 +33,8 @@ class Settings:
     """Destructive tools an operator allows to run without a human's confirmation."""
     confirm_timeout: float = 300.0
     audit_log: Path | None = None
+    audit_required: bool = False
+    """Refuse a write whose audit intent line cannot be written (needs ``audit_log``)."""
     result_budget: int = 20_000
     """JSON characters one tool result may take before it is cut (and says how to get the rest)."""
 
@@ -52,6 +54,7 @@ class Settings:
             allow_unconfirmed=_names(env, "CIVIS_MCP_ALLOW_UNCONFIRMED") or frozenset(),
             confirm_timeout=_float(env, "CIVIS_MCP_CONFIRM_TIMEOUT", 300.0),
             audit_log=Path(env["CIVIS_MCP_AUDIT_LOG"]) if env.get("CIVIS_MCP_AUDIT_LOG", "").strip() else None,
+            audit_required=_flag(env, "CIVIS_MCP_AUDIT_REQUIRED"),
             result_budget=int(_float(env, "CIVIS_MCP_RESULT_BUDGET", 20_000)),
         )
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from civis_mcp.api.client import ApiResult, CivisClient, Pagination
 from civis_mcp.api.errors import CivisMCPError
-from civis_mcp.audit import Decision
+from civis_mcp.audit import Decision, Phase
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
 from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound
@@ -48,7 +48,15 @@ def shape(op: Operation, result: ApiResult) -> BaseModel:
 async def send(
     state: AppState, op: Operation, params: RequestModel, arguments: dict[str, Any], decision: Decision | None
 ) -> BaseModel | CallToolResult:
-    """Send the one upstream request of a tool call; audit it when ``decision`` says the call writes."""
+    """Send the one upstream request of a tool call. When ``decision`` says the call writes, an audit intent line
+    goes first (with ``--audit-required``, a write whose intent cannot be recorded is not sent) and an outcome line
+    after."""
+    if decision is not None and not state.record(op, arguments, decision, phase=Phase.INTENT):
+        state.record(op, arguments, Decision.AUDIT_FAILED, detail="the intent line could not be written")
+        return error_result(
+            f"{op.tool_name} was not run: the audit log is required (--audit-required) and its intent line could not "
+            "be written. Nothing was changed. Ask the operator to fix the audit log's path or permissions."
+        )
     try:
         result = await state.client.call(op, params)
     except CivisMCPError as exc:
@@ -56,18 +64,21 @@ async def send(
         logger.info("%s", message)
         if decision is not None:
             status = getattr(exc, "status_code", None)
-            state.record(op, arguments, decision, status, message)
+            state.record(op, arguments, decision, status, message, phase=Phase.OUTCOME)
         return error_result(message)
-    if decision is not None:
-        state.record(op, arguments, decision, result.status_code)
     try:
         shaped = shape(op, result)
     except ValidationError as exc:
         fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
-        return error_result(
+        message = (
             f"{op.tool_name}: Civis answered HTTP {result.status_code}, but the answer does not match the "
             f"documented response (fields: {', '.join(fields)}). The call itself went through."
         )
+        if decision is not None:
+            state.record(op, arguments, Decision.MALFORMED_ANSWER, result.status_code, message, phase=Phase.OUTCOME)
+        return error_result(message)
+    if decision is not None:
+        state.record(op, arguments, decision, result.status_code, phase=Phase.OUTCOME)
     return present(bound(shaped, state.result_budget, more_hint(op, params)))
 
 

@@ -1,52 +1,52 @@
-"""The guarded executor: a destructive call runs only after a human says yes through the MCP client.
+"""The guarded executor: a call that destroys, moves or exposes data runs only after a human says yes, once.
 
-The flow of one guarded tool call:
+One guarded call, as a straight line:
 
-1. **Preview** (a resolver; GET requests only): validate the arguments and read the live state the call is about to
-   change (``previews``). Nothing to change (the run already ended) -> nothing is sent, and the result says why.
-2. **Ask** (a resolver): put the preview to the human by elicitation. On 2026-07-28 clients the question rides an
-   ``InputRequiredResult`` and the client answers in a later round; the preview is rebuilt every round, and an answer
-   to a question whose text has changed since is not accepted (the SDK asks again). On older clients the question is
-   a mid-call ``elicitation/create`` request, bounded by ``GuardPolicy.confirm_timeout``.
-3. **Re-check**: after the yes, build the preview again; if its facts differ from what the human saw, send nothing.
-4. **Act**: send exactly one write request, the one civis-python would send for the same arguments.
+1. **Validate** the arguments (nothing is read for arguments that do not fit).
+2. **Assess** (GET only): the operation's assessor (its ``Guard`` in ``OPERATIONS``) reads the live state and says
+   which effects this very call has. None: the call runs like any write. Nothing to change (the run already ended):
+   nothing is sent. The live state cannot be read: civis-mcp assumes every effect the operation can have, and asks.
+3. **Ask** the human through the client, the effects and facts first in the server's words, upstream text quoted.
+   On 2026-07-28 clients the question is a round of ``InputRequiredResult`` carrying a random ticket and a digest of
+   what was shown, sealed by the SDK; on older clients a mid-call elicitation, bounded by ``confirm_timeout``.
+4. **Re-check and spend**: the assessment is made again after the yes; if what it shows differs from what the human
+   saw, nothing is sent. The ticket is spent in the ``ConfirmationStore`` before acting, so a replayed round finds
+   it spent and sends nothing.
+5. **Act**: an audit intent line, exactly one write (the one civis-python would send), an outcome line.
 
-Fail closed: a decline, a cancel, no answer in time, a client that cannot ask a human, a preview that cannot be
-built, a changed target: no write request, and a result that says nothing changed and why. There is no ``confirm``
-argument; unknown arguments are refused before anything is read; nothing in the request (``_meta`` included) is
-read as consent. Operators of unattended agents may allow named tools without confirmation
-(``--allow-unconfirmed``); the preview and the re-check still run, and the audit log records the decision.
+Only a boolean ``true`` in an accepted answer confirms. Declines, cancels, time-outs, clients that cannot ask, client
+failures and malformed answers all send nothing, and the result says which it was and what to do instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+import secrets
 from dataclasses import dataclass
-from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
-from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.resolve import Elicit, Resolve
-from mcp_types import CallToolResult
-from mcp_types.version import is_version_at_least
+from mcp_types import CallToolResult, ElicitResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
+from civis_mcp.effects import MAX_QUESTION, Assessment, Guard, quoted
 from civis_mcp.execution import error_result, send
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
-from civis_mcp.previews import Preview, build_preview
+from civis_mcp.previews import LiveState
+from civis_mcp.sdk_seam import ask_in_call, asks_in_rounds, can_ask_human, input_required, round_answer
 from civis_mcp.state import AppState
 
-__all__ = ["CONFIRMING_CLIENTS", "Confirmation", "make_guarded_runner"]
+__all__ = ["CANNOT_CONFIRM", "CAN_CONFIRM", "Confirmation", "run_guarded"]
 
-# First protocol revision whose tools/call carries elicitation inside an InputRequiredResult.
-_INPUT_REQUIRED_VERSION = "2026-07-28"
-CONFIRMING_CLIENTS = "clients that support MCP elicitation, such as VS Code and Cursor"
+CAN_CONFIRM = "Claude Code, VS Code (GitHub Copilot agent mode), Cursor and the MCP Inspector"
+CANNOT_CONFIRM = "Claude Desktop (today)"
+_ANSWER_KEY = "confirm"
+_TICKET_KIND = "civis-mcp-confirmation"
 
 
 class Confirmation(BaseModel):
@@ -55,156 +55,187 @@ class Confirmation(BaseModel):
     confirm: bool = Field(title="Go ahead", description="Tick to go ahead. Anything else changes nothing.")
 
 
-class _Gate(Enum):
-    """A decision the ask step reaches without putting a question to the client."""
-
-    ALLOWED_UNCONFIRMED = "allowed_unconfirmed"
-    NO_ELICITATION = "no_elicitation"
-    ASK_IN_BODY = "ask_in_body"  # older protocol: the body asks, so that the wait can be bounded
-    SKIP = "skip"  # the preview already decided: nothing to do, or a refusal
-
-
 @dataclass(frozen=True)
-class _Prepared:
-    params: RequestModel | None
-    preview: Preview | None
-    refusal: str | None = None
-    decision: Decision | None = None
+class _Ticket:
+    """What a question's round carries to the next one (sealed by the SDK, so the client can neither read nor forge
+    it): a random id, spent once, and the digest of what the human was shown."""
+
+    id: str
+    digest: str
+
+    def dump(self, tool: str) -> str:
+        return json.dumps({"kind": _TICKET_KIND, "tool": tool, "id": self.id, "digest": self.digest})
+
+    @classmethod
+    def load(cls, text: str | None, tool: str) -> _Ticket | None:
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.get("kind") != _TICKET_KIND or data.get("tool") != tool:
+            return None
+        ticket_id, digest = data.get("id"), data.get("digest")
+        return cls(ticket_id, digest) if isinstance(ticket_id, str) and isinstance(digest, str) else None
+
+
+class _Refusal(Exception):
+    def __init__(self, decision: Decision, reason: str) -> None:
+        super().__init__(reason)
+        self.decision = decision
+        self.reason = reason
 
 
 def _refused(op: Operation, reason: str) -> str:
     return f"{op.tool_name} was not run: {reason} Nothing was changed."
 
 
-def _client_can_elicit(ctx: Context[AppState, Any]) -> bool:
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    # A bare `elicitation: {}` means form support; a url-only client cannot show our form.
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+async def run_guarded(
+    op: Operation, guard: Guard, arguments: dict[str, Any], ctx: Context[AppState, Any]
+) -> CallToolResult | BaseModel | InputRequiredResult:
+    """One call of an operation that has an effect policy; see the module docstring."""
+    state = ctx.request_context.lifespan_context
+    try:
+        params = validate_arguments(op.tool_name, op.params, arguments)
+    except ArgumentError as exc:
+        state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
+        return error_result(str(exc))
+    rounds = asks_in_rounds(ctx)
+    ticket: _Ticket | None = None
+    answer: object | None = None
+    if rounds:
+        sealed, answer = round_answer(ctx, _ANSWER_KEY)
+        ticket = _Ticket.load(sealed, op.tool_name)
+    try:
+        if ticket is not None and not await state.confirmations.spend(ticket.id):
+            # Spent first, whatever follows: any round that carries a ticket uses it up.
+            raise _Refusal(
+                Decision.ALREADY_USED,
+                "this confirmation was used already; a yes counts for one call. Call the tool again to be asked anew.",
+            )
+        assessment = await _assess(op, guard, state, params)
+        if assessment.nothing_to_do:
+            state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
+            return error_result(f"{op.tool_name} sent nothing: {assessment.nothing_to_do}")
+        if not assessment.effects:
+            return await send(state, op, params, arguments, Decision.NO_EFFECT)
+        decision = await _confirm(op, ctx, state, assessment, rounds, ticket, answer)
+        if isinstance(decision, InputRequiredResult):
+            return decision
+        if decision is Decision.CONFIRMED and not rounds:
+            # The mid-call answer came after a wait: read the live state again before acting.
+            again = await _assess(op, guard, state, params)
+            _same_or_refuse(assessment.digest, again)
+    except _Refusal as refusal:
+        state.record(op, arguments, refusal.decision, detail=refusal.reason)
+        return error_result(_refused(op, refusal.reason))
+    return await send(state, op, params, arguments, decision)
 
 
-def _uses_input_required(ctx: Context[AppState, Any]) -> bool:
-    version = ctx.protocol_version
-    return version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION)
+async def _assess(op: Operation, guard: Guard, state: AppState, params: RequestModel) -> Assessment:
+    try:
+        return await guard.assess(LiveState(state.client), params)
+    except CivisMCPError as exc:
+        # The live state cannot be read: assume the worst, and ask with what is known.
+        body = json.dumps(params.model_dump(mode="json", exclude_unset=True), ensure_ascii=False)
+        return Assessment(
+            action=f"call {op.tool_name} ({op.verb} {op.path})",
+            effects=guard.effects,
+            facts=(
+                "civis-mcp could not read the live state, so it cannot say what this call changes and assumes the "
+                f"worst: it {guard.rule}",
+                f"Reading it failed: {quoted(state.client.redact(str(exc)), 300)}.",
+            ),
+            quoted=(("arguments", quoted(body, 2_000)),),
+        )
 
 
-def make_guarded_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:
-    """The tool function of a destructive operation, with its two resolvers."""
-
-    async def prepare(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> _Prepared:
-        try:
-            params = validate_arguments(op.tool_name, op.params, arguments)
-        except ArgumentError as exc:
-            return _Prepared(None, None, str(exc), Decision.INVALID_ARGUMENTS)
-        state = ctx.request_context.lifespan_context
-        try:
-            preview = await build_preview(op.tool_name, state.client, params)
-        except CivisMCPError as exc:
-            reason = f"the preview of what it would change could not be read ({state.client.redact(str(exc))})."
-            return _Prepared(params, None, _refused(op, reason), Decision.PREVIEW_FAILED)
-        return _Prepared(params, preview)
-
-    async def ask(prepared: _Prepared, ctx: Context[AppState, Any]) -> Elicit[Confirmation] | _Gate:
-        if prepared.preview is None or prepared.preview.nothing_to_do:
-            return _Gate.SKIP
-        if op.tool_name in ctx.request_context.lifespan_context.policy.allow_unconfirmed:
-            return _Gate.ALLOWED_UNCONFIRMED
-        if not _client_can_elicit(ctx):
-            return _Gate.NO_ELICITATION
-        if not _uses_input_required(ctx):
-            return _Gate.ASK_IN_BODY
-        return Elicit(prepared.preview.question, Confirmation)
-
-    async def run(
-        arguments: dict[str, Any],
-        ctx: Context[AppState, Any],
-        prepared: _Prepared,
-        answer: ElicitationResult[Confirmation],
-    ) -> BaseModel | CallToolResult:
-        state = ctx.request_context.lifespan_context
-        if prepared.refusal is not None or prepared.params is None or prepared.preview is None:
-            state.record(op, arguments, prepared.decision or Decision.PREVIEW_FAILED, detail=prepared.refusal)
-            return error_result(prepared.refusal or _refused(op, "its arguments could not be checked."))
-        preview, params = prepared.preview, prepared.params
-        if preview.nothing_to_do:
-            state.record(op, arguments, Decision.NOTHING_TO_DO, detail=preview.nothing_to_do)
-            return error_result(f"{op.tool_name} sent nothing: {preview.nothing_to_do}")
-
-        decision = await _decide(op, ctx, preview, answer)
-        if decision not in (Decision.CONFIRMED, Decision.ALLOWED_UNCONFIRMED):
-            reason = _REFUSALS[decision](op, state)
-            state.record(op, arguments, decision, detail=reason)
-            return error_result(_refused(op, reason))
-
-        try:
-            again = await build_preview(op.tool_name, state.client, params)
-        except CivisMCPError as exc:
-            reason = f"the target could not be re-read before acting ({state.client.redact(str(exc))})."
-            state.record(op, arguments, Decision.PREVIEW_FAILED, detail=reason)
-            return error_result(_refused(op, reason))
-        if again.facts != preview.facts or again.nothing_to_do:
-            now = again.nothing_to_do or again.question
-            reason = f"the target changed after the preview was shown. Now: {now}"
-            state.record(op, arguments, Decision.TARGET_CHANGED, detail=reason)
-            return error_result(_refused(op, reason))
-        return await send(state, op, params, arguments, decision)
-
-    # Real objects, not strings: the SDK reads these annotations to wire the resolvers (closures are not globals).
-    prepare.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": _Prepared}
-    ask.__annotations__ = {
-        "prepared": Annotated[_Prepared, Resolve(prepare)],
-        "ctx": Context[AppState, Any],
-        "return": Elicit[Confirmation] | _Gate,
-    }
-    run.__annotations__ = {
-        "arguments": dict[str, Any],
-        "ctx": Context[AppState, Any],
-        "prepared": Annotated[_Prepared, Resolve(prepare)],
-        "answer": Annotated[ElicitationResult[Confirmation], Resolve(ask)],
-        "return": BaseModel | CallToolResult,
-    }
-    for fn, suffix in ((prepare, "preview"), (ask, "confirm"), (run, "run")):
-        fn.__qualname__ = f"{op.tool_name}.{suffix}"
-    run.__name__ = op.tool_name
-    return run
+def _same_or_refuse(digest: str, now: Assessment) -> None:
+    if now.nothing_to_do:
+        raise _Refusal(Decision.TARGET_CHANGED, f"the target changed after you confirmed: {now.nothing_to_do}")
+    if now.digest != digest:
+        raise _Refusal(
+            Decision.TARGET_CHANGED,
+            "the target changed after the question was shown, so the yes does not cover it. What the call would do "
+            f"now:\n{now.question}\nCall the tool again to be asked about that.",
+        )
 
 
-async def _decide(
-    op: Operation, ctx: Context[AppState, Any], preview: Preview, answer: ElicitationResult[Confirmation]
-) -> Decision:
-    """Turn what the ask step produced (a gate, or the client's answer) into a decision."""
-    if isinstance(answer, DeclinedElicitation):
-        return Decision.DECLINED
-    if isinstance(answer, CancelledElicitation):
-        return Decision.CANCELLED
-    if not isinstance(answer, AcceptedElicitation):
-        return Decision.CANCELLED
-    data: Any = answer.data
-    if data is _Gate.ALLOWED_UNCONFIRMED:
+async def _confirm(
+    op: Operation,
+    ctx: Context[AppState, Any],
+    state: AppState,
+    assessment: Assessment,
+    rounds: bool,
+    ticket: _Ticket | None,
+    answer: object | None,
+) -> Decision | InputRequiredResult:
+    """The human's decision on ``assessment``, or the round that asks for it; raises ``_Refusal`` for a no."""
+    question = assessment.question
+    if len(question) > MAX_QUESTION:
+        raise _Refusal(
+            Decision.TOO_LONG_TO_CONFIRM,
+            f"what it would do takes {len(question)} characters to show, more than a confirmation may ({MAX_QUESTION})"
+            ", and civis-mcp shows everything or nothing. Split the call (for example fewer grantees per call, or a "
+            "shorter e-mail body).",
+        )
+    if op.tool_name in state.policy.allow_unconfirmed:
         return Decision.ALLOWED_UNCONFIRMED
-    if data is _Gate.NO_ELICITATION:
-        return Decision.NO_ELICITATION
-    if data is _Gate.ASK_IN_BODY:
-        timeout = ctx.request_context.lifespan_context.policy.confirm_timeout
-        with anyio.move_on_after(timeout):
-            try:
-                reply = await ctx.elicit(preview.question, Confirmation)
-            except Exception:  # a client that fails to answer has not said yes
-                return Decision.CANCELLED
-            return await _decide(op, ctx, preview, reply)
-        return Decision.TIMED_OUT
-    if isinstance(data, Confirmation):
-        return Decision.CONFIRMED if data.confirm else Decision.DECLINED
-    return Decision.CANCELLED
+    if not can_ask_human(ctx):
+        raise _Refusal(
+            Decision.NO_ELICITATION,
+            f"it {assessment.effects_text()}, so a human must confirm it, and this client cannot ask one (it does not "
+            f"support MCP elicitation). Clients that can: {CAN_CONFIRM}; clients that cannot: {CANNOT_CONFIRM}. "
+            "Instead: use one of those clients; or run civis-mcp with --read-only; or an operator can allow this "
+            f"tool without confirmation with `civis-mcp serve --allow-unconfirmed {op.tool_name} --audit-log FILE` "
+            f"(or CIVIS_MCP_ALLOW_UNCONFIRMED={op.tool_name}).",
+        )
+    if rounds:
+        if ticket is None:
+            fresh = _Ticket(secrets.token_urlsafe(24), assessment.digest)
+            return input_required(_ANSWER_KEY, question, Confirmation, fresh.dump(op.tool_name))
+        decision = _judge(answer)
+        _same_or_refuse(ticket.digest, assessment)
+        return decision
+    reply: ElicitResult | None = None
+    with anyio.move_on_after(state.policy.confirm_timeout):
+        try:
+            reply = await ask_in_call(ctx, question, Confirmation)
+        except Exception as exc:  # the client failed to ask: that is not a yes
+            raise _Refusal(
+                Decision.CLIENT_FAILED,
+                f"the client could not ask the human (it answered with an error: {quoted(str(exc), 200)}); nobody "
+                "declined. Try again, or use another client.",
+            ) from None
+    if reply is None:
+        raise _Refusal(Decision.TIMED_OUT, f"no answer came within {state.policy.confirm_timeout:g} s.")
+    return _judge(reply)
 
 
-_REFUSALS: dict[Decision, Callable[[Operation, AppState], str]] = {
-    Decision.DECLINED: lambda op, _: "the human declined.",
-    Decision.CANCELLED: lambda op, _: "the human cancelled the confirmation.",
-    Decision.TIMED_OUT: lambda op, state: f"no answer came within {state.policy.confirm_timeout:g} s.",
-    Decision.NO_ELICITATION: lambda op, _: (
-        f"it needs a human to confirm it, and this client cannot ask (it does not support MCP elicitation). "
-        f"Use one of the {CONFIRMING_CLIENTS}; or an operator can allow this tool without confirmation with "
-        f"`civis-mcp serve --allow-unconfirmed {op.tool_name}` (or CIVIS_MCP_ALLOW_UNCONFIRMED={op.tool_name})."
-    ),
-}
+def _judge(answer: object | None) -> Decision:
+    """Only an accepted answer whose ``confirm`` is the boolean true confirms."""
+    if answer is None:
+        raise _Refusal(
+            Decision.CLIENT_FAILED,
+            "the client sent the round back without an answer to the question; nobody declined. Try again.",
+        )
+    if not isinstance(answer, ElicitResult):
+        raise _Refusal(Decision.CLIENT_FAILED, "the client answered the question with something else than a form.")
+    if answer.action == "decline":
+        raise _Refusal(Decision.DECLINED, "the human declined.")
+    if answer.action == "cancel":
+        raise _Refusal(Decision.CANCELLED, "the human dismissed the question.")
+    content = answer.content or {}
+    if "confirm" not in content:
+        raise _Refusal(
+            Decision.CLIENT_FAILED,
+            "the client accepted the question without the box's value (an empty answer); that is not a yes.",
+        )
+    value = content["confirm"]
+    if value is True:
+        return Decision.CONFIRMED
+    if value is False:
+        raise _Refusal(Decision.DECLINED, "the human left the box unticked.")
+    raise _Refusal(
+        Decision.CLIENT_FAILED,
+        f"the answer was {quoted(json.dumps(value), 40)}, not the boolean true of a ticked box; that is not a yes.",
+    )

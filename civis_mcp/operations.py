@@ -18,13 +18,16 @@ from functools import cached_property
 from typing import Literal
 
 from civis_mcp import models as m
+from civis_mcp import previews as assess
+from civis_mcp.effects import Effect, Guard
 from civis_mcp.models.base import RequestModel, ResponseModel
 
 Verb = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class Safety(StrEnum):
-    """How much harm a call can do; decides annotations and, in the guard, whether a human must confirm."""
+    """How much harm a call can do, derived from the entry: a GET reads; an entry with a ``guard`` (an effect policy)
+    is destructive; anything else writes. Decides the annotations."""
 
     READ = "read"
     WRITE = "write"
@@ -40,18 +43,6 @@ class Toolset(StrEnum):
     RUNS = "runs"  # starting, watching and cancelling runs; run logs and inputs
     SHARING = "sharing"  # shares, ownership transfer, dependencies
     PROJECTS = "projects"  # project membership
-
-
-def default_safety(verb: Verb) -> Safety:
-    """The rule written once: reads are safe, DELETE destroys, every other verb writes.
-
-    Operations that are worse than their verb say so with ``safety=`` in their entry, with the reason beside it.
-    """
-    if verb == "GET":
-        return Safety.READ
-    if verb == "DELETE":
-        return Safety.DESTRUCTIVE
-    return Safety.WRITE
 
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -74,8 +65,9 @@ class Operation:
     toolset: Toolset
     returns_list: bool = False
     """True when the API answers with a JSON array."""
-    safety: Safety | None = None
-    """Override of ``default_safety(verb)``; every override carries its reason in a comment."""
+    guard: Guard | None = None
+    """The effect policy: what the call can destroy, move out or expose, and the assessor that says, from the
+    arguments and the live state, whether this call does. Every DELETE has one (``tests/test_effects.py``)."""
     idempotent: bool | None = None
     """Override of the idempotency rule (every verb but POST)."""
     verify_with: str | None = None
@@ -87,7 +79,9 @@ class Operation:
 
     @property
     def safety_class(self) -> Safety:
-        return self.safety or default_safety(self.verb)
+        if self.verb == "GET":
+            return Safety.READ
+        return Safety.DESTRUCTIVE if self.guard is not None else Safety.WRITE
 
     @property
     def is_idempotent(self) -> bool:
@@ -143,6 +137,14 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Create an import job (Dbsync, AutoImport, GdocImport); add tables with imports_post_syncs. "
         "For a CSV file use imports_post_files_csv.",
         toolset=Toolset.IMPORTS,
+        guard=Guard(
+            effects=frozenset({Effect.MOVES_OUT, Effect.EXPOSES}),
+            rule=(
+                "copies data out of Civis when it is outbound (is_outbound), and tells new recipients of every "
+                "run when notifications name e-mail addresses or webhook URLs"
+            ),
+            assess=assess.create_import_job,
+        ),
     ),
     Operation(
         method="put",
@@ -154,6 +156,15 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Replace all settings of an import job; omitted optional settings are reset. "
         "To change a few fields use imports_patch.",
         toolset=Toolset.IMPORTS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT, Effect.EXPOSES}),
+            rule=(
+                "destroys when it turns on the schedule of (or points at another host) a job whose syncs drop, "
+                "truncate, upsert or wipe their tables; moves data out when the job is outbound; exposes when it "
+                "adds notification recipients"
+            ),
+            assess=assess.change_import_job,
+        ),
     ),
     Operation(
         method="patch",
@@ -165,6 +176,15 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Change some settings of an import job (name, source, destination, schedule, "
         "notifications); the rest stay as they are.",
         toolset=Toolset.IMPORTS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT, Effect.EXPOSES}),
+            rule=(
+                "destroys when it turns on the schedule of (or points at another host) a job whose syncs drop, "
+                "truncate, upsert or wipe their tables; moves data out when it changes where, what or when an "
+                "outbound job copies; exposes when it adds notification recipients"
+            ),
+            assess=assess.change_import_job,
+        ),
     ),
     Operation(
         method="post_clone",
@@ -176,6 +196,11 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Copy an import job into a new one owned by you, optionally with its schedule and notifications.",
         toolset=Toolset.IMPORTS,
         verify_with="imports_list",  # the copy is a new import job, not a change to the original
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule="destroys or moves data out when the copy keeps the schedule (clone_schedule) of a job whose runs do",
+            assess=assess.clone_import_job,
+        ),
     ),
     Operation(
         method="put_archive",
@@ -187,7 +212,11 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Archive (status=true) or unarchive (false) an import job. Archived jobs are hidden and stop "
         "running on schedule.",
         toolset=Toolset.IMPORTS,
-        safety=Safety.DESTRUCTIVE,  # archiving silently stops scheduled loads other people rely on
+        guard=Guard(
+            effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule="stops or hides work when archiving; when unarchiving a job that runs on its own, what its runs do",
+            assess=assess.archive_import_job,
+        ),
     ),
     Operation(
         method="post_syncs",
@@ -198,6 +227,14 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Add a sync to an import job",
         description="Add a sync (one source table or file -> one destination table) to an import job.",
         toolset=Toolset.IMPORTS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule=(
+                "destroys when the job runs on its own and the new sync drops, truncates, upserts or wipes its "
+                "table; moves data out when the job is outbound"
+            ),
+            assess=assess.change_sync,
+        ),
     ),
     Operation(
         method="put_syncs",
@@ -209,6 +246,14 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Replace a sync's source, destination and advanced options. To change a few use "
         "imports_patch_syncs.",
         toolset=Toolset.IMPORTS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule=(
+                "destroys when the job runs on its own and the sync is set to drop, truncate, upsert or wipe a "
+                "table (or pointed at another table in such a mode); moves data out when the job is outbound"
+            ),
+            assess=assess.change_sync,
+        ),
     ),
     Operation(
         method="patch_syncs",
@@ -219,6 +264,14 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Update a sync",
         description="Change some of a sync's source, destination or advanced options; the rest stay as they are.",
         toolset=Toolset.IMPORTS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule=(
+                "destroys when the job runs on its own and the sync is set to drop, truncate, upsert or wipe a "
+                "table (or pointed at another table in such a mode); moves data out when the job is outbound"
+            ),
+            assess=assess.change_sync,
+        ),
     ),
     Operation(
         method="put_syncs_archive",
@@ -229,7 +282,14 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Archive or restore a sync",
         description="Archive (status=true) or unarchive (false) one sync of an import job; it stops being loaded.",
         toolset=Toolset.IMPORTS,
-        safety=Safety.DESTRUCTIVE,  # the table stops being refreshed without anyone being told
+        guard=Guard(
+            effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule=(
+                "stops loading a table when archiving; when unarchiving in a job that runs on its own, what that "
+                "sync's runs do"
+            ),
+            assess=assess.archive_sync,
+        ),
     ),
     # --- runs of import jobs ----------------------------------------------------------------------------------------
     Operation(
@@ -242,6 +302,14 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Start a run of an import job now. For CSV imports use imports_post_files_csv_runs, for file "
         "imports imports_post_files_runs.",
         toolset=Toolset.RUNS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
+            rule=(
+                "destroys when a sync drops, truncates, upserts or wipes its destination table; moves data out "
+                "when the job is outbound"
+            ),
+            assess=assess.run_import_job,
+        ),
     ),
     Operation(
         method="list_runs",
@@ -264,8 +332,12 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Cancel the active run of an import job. CSV and file import runs are cancelled with "
         "imports_delete_files_csv_runs and imports_delete_files_runs.",
         toolset=Toolset.RUNS,
-        safety=Safety.DESTRUCTIVE,  # stops a load half-way; a POST, but it destroys work in progress
         idempotent=True,  # cancelling a cancelled run changes nothing
+        guard=Guard(
+            effects=frozenset({Effect.STOPS}),
+            rule="stops the active run (the one shown, or nothing is sent)",
+            assess=assess.cancel_import_job,
+        ),
     ),
     Operation(
         method="list_runs_logs",
@@ -299,6 +371,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Run a file import",
         description="Start a run of a file import (from imports_post_files).",
         toolset=Toolset.RUNS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS}),
+            rule="destroys when the file import drops, truncates or upserts into its table",
+            assess=assess.run_file_import,
+        ),
     ),
     Operation(
         method="list_files_runs",
@@ -330,6 +407,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Cancel a file import run",
         description="Cancel a queued or running file import run.",
         toolset=Toolset.RUNS,
+        guard=Guard(
+            effects=frozenset({Effect.STOPS}),
+            rule="stops the run",
+            assess=assess.cancel_file_run,
+        ),
     ),
     Operation(
         method="list_files_runs_logs",
@@ -385,6 +467,11 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Replace all settings of a CSV import; omitted optional settings are reset. To change a few "
         "use imports_patch_files_csv.",
         toolset=Toolset.CSV,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS}),
+            rule="destroys when it sets drop, truncate or upsert, or points such an import at another table",
+            assess=assess.change_csv_import,
+        ),
     ),
     Operation(
         method="patch_files_csv",
@@ -396,6 +483,11 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Change some settings of a CSV import (e.g. column_delimiter, first_row_is_header, "
         "existing_table_rows); the rest stay.",
         toolset=Toolset.CSV,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS}),
+            rule="destroys when it sets drop, truncate or upsert, or points such an import at another table",
+            assess=assess.change_csv_import,
+        ),
     ),
     Operation(
         method="put_files_csv_archive",
@@ -406,7 +498,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Archive or restore a CSV import",
         description="Archive (status=true) or unarchive (false) a CSV import.",
         toolset=Toolset.CSV,
-        safety=Safety.DESTRUCTIVE,  # hides the import from everyone it is shared with
+        guard=Guard(
+            effects=frozenset({Effect.STOPS}),
+            rule="hides the import from everyone it is shared with",
+            assess=assess.archive_csv_import,
+        ),
     ),
     Operation(
         method="post_files_csv_runs",
@@ -417,6 +513,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Run a CSV import",
         description="Start a run of a CSV import now.",
         toolset=Toolset.RUNS,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS}),
+            rule="destroys when the import drops, truncates or upserts into its table",
+            assess=assess.run_csv_import,
+        ),
     ),
     Operation(
         method="list_files_csv_runs",
@@ -448,6 +549,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Cancel a CSV import run",
         description="Cancel a queued or running CSV import run.",
         toolset=Toolset.RUNS,
+        guard=Guard(
+            effects=frozenset({Effect.STOPS}),
+            rule="stops the run",
+            assess=assess.cancel_csv_run,
+        ),
     ),
     Operation(
         method="list_files_csv_runs_logs",
@@ -523,7 +629,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Share an import with users",
         description="Give users read, write or manage access to an import (replaces their current level).",
         toolset=Toolset.SHARING,
-        safety=Safety.DESTRUCTIVE,  # granting access sends data to someone; it cannot be taken back once read
+        guard=Guard(
+            effects=frozenset({Effect.EXPOSES}),
+            rule="always: grants access (and may e-mail them)",
+            assess=assess.share_with_users,
+        ),
     ),
     Operation(
         method="delete_shares_users",
@@ -534,6 +644,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Revoke a user's access to an import",
         description="Remove one user's access to an import.",
         toolset=Toolset.SHARING,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS}),
+            rule="always: removes a person's access",
+            assess=assess.revoke_user,
+        ),
     ),
     Operation(
         method="put_shares_groups",
@@ -544,7 +659,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Share an import with groups",
         description="Give groups read, write or manage access to an import (replaces their current level).",
         toolset=Toolset.SHARING,
-        safety=Safety.DESTRUCTIVE,  # granting access sends data to a whole group
+        guard=Guard(
+            effects=frozenset({Effect.EXPOSES}),
+            rule="always: grants a whole group access (and may e-mail them)",
+            assess=assess.share_with_groups,
+        ),
     ),
     Operation(
         method="delete_shares_groups",
@@ -555,6 +674,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Revoke a group's access to an import",
         description="Remove one group's access to an import.",
         toolset=Toolset.SHARING,
+        guard=Guard(
+            effects=frozenset({Effect.DESTROYS}),
+            rule="always: removes a group's access",
+            assess=assess.revoke_group,
+        ),
     ),
     Operation(
         method="list_dependencies",
@@ -577,7 +701,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Transfer an import's ownership",
         description="Make another user the owner of an import, optionally sharing its dependencies with them.",
         toolset=Toolset.SHARING,
-        safety=Safety.DESTRUCTIVE,  # the current owner may lose control of the import for good
+        guard=Guard(
+            effects=frozenset({Effect.EXPOSES}),
+            rule="always: hands control to another person (and may share dependencies and e-mail them)",
+            assess=assess.transfer,
+        ),
     ),
     # --- projects ---------------------------------------------------------------------------------------------------
     Operation(
@@ -600,6 +728,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Add an import to a project",
         description="Add an import to a project.",
         toolset=Toolset.PROJECTS,
+        guard=Guard(
+            effects=frozenset({Effect.EXPOSES}),
+            rule="always: the project's members can see the import, and an auto-sharing project gives them access",
+            assess=assess.add_to_project,
+        ),
     ),
     Operation(
         method="delete_projects",
@@ -610,6 +743,11 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Remove an import from a project",
         description="Remove an import from a project; the import itself is kept.",
         toolset=Toolset.PROJECTS,
+        guard=Guard(
+            effects=frozenset({Effect.STOPS}),
+            rule="always: hides the import from the project's members",
+            assess=assess.remove_from_project,
+        ),
     ),
 )
 

@@ -1,304 +1,675 @@
-"""Previews of destructive calls, built from live state, so the human sees exactly what will change.
+"""Assessors: what one guarded call is about to do, read from its arguments and the live state (GET only).
 
-A previewer reads (GET only) what the call is about to change and returns the question put to the human, the facts it
-was built from and, when there is nothing to change (the run already ended, the share is not there), the reason to
-send nothing. The same previewer runs again after the human says yes: if the facts differ, nothing is sent.
+Each assessor is named by its operation's ``Guard`` in ``OPERATIONS``. It returns an ``Assessment``: the action in
+the server's own words, the effects this call has (none: it runs without confirmation), the facts the human is
+shown, the upstream text quoted as data, or the reason there is nothing to do. The guard runs the assessor again
+just before acting: if what it would show has changed, nothing is sent.
 
-Every name shown comes from upstream and is sanitised; every question is bounded in size.
+Reads go through ``LiveState``, which parses every answer into its response model and refuses anything but GET.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel
 
 from civis_mcp.api.client import CivisClient
 from civis_mcp.api.errors import CivisAPIError
-from civis_mcp.execution import read_operation
+from civis_mcp.effects import Assessment, Effect, quoted
 from civis_mcp.models import (
     ArchiveParams,
     ArchiveSyncParams,
+    CloneImportParams,
+    CreateImportParams,
+    CreateSyncParams,
+    CsvImport,
+    Dependency,
+    Import,
     ImportIdParams,
+    Project,
     ProjectLinkParams,
+    ReplaceCsvImportParams,
+    ReplaceImportParams,
+    ReplaceSyncParams,
     RevokeGroupShareParams,
     RevokeUserShareParams,
     RunIdParams,
+    Share,
     ShareWithGroupsParams,
     ShareWithUsersParams,
+    Sync,
     TransferParams,
+    UpdateCsvImportParams,
+    UpdateImportParams,
+    UpdateSyncParams,
 )
-from civis_mcp.models.base import RequestModel
-from civis_mcp.untrusted import one_line
+from civis_mcp.models.common import ENDED_RUN_STATES, JobRun, Notifications, RunState
+from civis_mcp.models.imports import AdvancedSyncOptionsInput, NotificationsInput
 
-__all__ = ["MAX_QUESTION", "PREVIEWERS", "LiveReader", "Preview"]
+__all__ = ["DESTRUCTIVE_MODES", "LiveState"]
 
-MAX_QUESTION = 900
-_ENDED = ("succeeded", "failed", "cancelled")
-
-
-@dataclass(frozen=True)
-class Preview:
-    question: str
-    facts: tuple[str, ...]
-    nothing_to_do: str | None = None
+DESTRUCTIVE_MODES = frozenset({"drop", "truncate", "upsert"})
+"""``existing_table_rows`` values that remove or overwrite rows already in the destination table."""
+_KNOWN_STATES = frozenset(get_args(RunState))
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-class LiveReader:
-    """Runs read tools for a previewer; refuses anything but GET, so a preview can never change state."""
+class LiveState:
+    """Typed reads of the live state for assessors; refuses anything but GET, so assessing never changes anything."""
 
     def __init__(self, client: CivisClient) -> None:
         self._client = client
 
-    async def read(self, tool: str, **arguments: Any) -> Any:
-        return (await read_operation(self._client, tool, **arguments)).data
+    async def _read(self, method: str, model: type[_Model], **arguments: Any) -> _Model | None:
+        items = await self._read_list(method, model, **arguments)
+        return items[0] if items else None
 
-    async def read_or_none(self, tool: str, **arguments: Any) -> Any:
-        """Like ``read``, but None when the object does not exist (404)."""
+    async def _read_list(self, method: str, model: type[_Model], **arguments: Any) -> list[_Model]:
+        # Imported here: the operations table names the assessors below, so this module cannot import it at load time.
+        from civis_mcp.operations import OPERATIONS_BY_TOOL
+
+        op = OPERATIONS_BY_TOOL[f"imports_{method}"]
+        if op.verb != "GET":
+            raise AssertionError(f"{op.tool_name} is a {op.verb}; an assessor only reads")
         try:
-            return await self.read(tool, **arguments)
+            result = await self._client.call(op, op.params.model_validate(arguments))
         except CivisAPIError as exc:
             if exc.status_code == 404:
-                return None
+                return []
             raise
+        data = result.data
+        rows = data if isinstance(data, list) else [data or {}]
+        return [model.model_validate(row) for row in rows if isinstance(row, dict)]
+
+    async def import_job(self, import_id: int) -> Import | None:
+        """An import job (file imports are import jobs too); None when it does not exist."""
+        return await self._read("get", Import, id=import_id)
+
+    async def csv_import(self, import_id: int) -> CsvImport | None:
+        return await self._read("get_files_csv", CsvImport, id=import_id)
+
+    async def run(self, method: str, import_id: int, run_id: int) -> JobRun | None:
+        return await self._read(method, JobRun, id=import_id, run_id=run_id)
+
+    async def shares(self, import_id: int) -> list[Share]:
+        return await self._read_list("list_shares", Share, id=import_id)
+
+    async def projects(self, import_id: int) -> list[Project]:
+        return await self._read_list("list_projects", Project, id=import_id)
+
+    async def dependencies(self, import_id: int, user_id: int) -> list[Dependency]:
+        return await self._read_list("list_dependencies", Dependency, id=import_id, user_id=user_id)
 
 
-Previewer = Callable[[LiveReader, Any], Awaitable[Preview]]
+# --- wording shared by assessors --------------------------------------------------------------------------------------
 
 
-def _name(obj: Any, fallback: str) -> str:
-    name = obj.get("name") if isinstance(obj, dict) else None
-    return f'"{one_line(name, 80)}" (#{obj.get("id")})' if name else fallback
+def _state(state: str | None) -> str:
+    """A run state in the server's words when it is a documented one; quoted as data otherwise."""
+    if state is None:
+        return "in an unknown state"
+    return state if state in _KNOWN_STATES else f"in state {quoted(state, 40)}"
 
 
-def _question(*parts: str) -> str:
-    text = " ".join(part for part in parts if part)
-    return text if len(text) <= MAX_QUESTION else text[: MAX_QUESTION - 1] + "…"
+def _name(what: str, name: str | None) -> tuple[tuple[str, str], ...]:
+    return ((f"name of {what}", quoted(name, 120)),) if name else ()
 
 
-async def _import_label(read: LiveReader, import_id: int) -> tuple[str, Any]:
-    job = await read.read_or_none("imports_get", id=import_id)
-    return (_name(job, f"import #{import_id}") if job else f"import #{import_id}"), job
+def _table(schema: str | None, table: str | None) -> str:
+    return quoted(f"{schema}.{table}" if schema else str(table), 120)
 
 
-def _levels(share: Any, kind: str) -> dict[int, tuple[str, str]]:
-    """Grantee id -> (current level, sanitised name) for ``kind`` ("users" or "groups")."""
-    found: dict[int, tuple[str, str]] = {}
-    for level, key in (("read", "readers"), ("write", "writers"), ("manage", "owners")):
-        for grantee in ((share or {}).get(key) or {}).get(kind) or []:
-            if isinstance(grantee, dict) and isinstance(grantee.get("id"), int):
-                found[grantee["id"]] = (level, one_line(grantee.get("name") or "", 60))
+def _not_found(what: str, doing: str) -> Assessment:
+    return Assessment(action=f"{doing} {what}", nothing_to_do=f"{what[0].upper()}{what[1:]} was not found (HTTP 404).")
+
+
+def _runs_on_its_own(job: Import) -> bool:
+    """True when the job runs without anyone starting it: on its schedule, or after its parent job."""
+    return bool(job.schedule and job.schedule.scheduled) or job.parent_id is not None
+
+
+def _destructive_syncs(syncs: Iterable[Sync]) -> list[str]:
+    """The destinations that a run of these syncs empties, replaces or overwrites, in words."""
+    found = []
+    for sync in syncs:
+        options = sync.advanced_options
+        mode = options.existing_table_rows if options else None
+        wipe = bool(options and options.wipe_destination_table)
+        if mode in DESTRUCTIVE_MODES or wipe:
+            table = sync.destination.database_table if sync.destination else None
+            where = _table(table.schema, table.table) if table and table.table else "its destination"
+            how = f"existing_table_rows={mode}" if mode in DESTRUCTIVE_MODES else "wipe_destination_table=true"
+            found.append(f"sync #{sync.id} writes {where} with {how}")
     return found
 
 
-async def _current_shares(read: LiveReader, import_id: int, kind: str) -> dict[int, tuple[str, str]]:
-    shares = await read.read("imports_list_shares", id=import_id)
-    merged: dict[int, tuple[str, str]] = {}
-    for share in shares or []:
-        merged |= _levels(share, kind)
-    return merged
+def _mode_destroys(options: AdvancedSyncOptionsInput | None) -> str | None:
+    if options is None:
+        return None
+    if options.existing_table_rows in DESTRUCTIVE_MODES:
+        return f"existing_table_rows={options.existing_table_rows}"
+    return "wipe_destination_table=true" if options.wipe_destination_table else None
 
 
-async def _revoke(read: LiveReader, import_id: int, grantee_id: int, kind: str) -> Preview:
-    label, _ = await _import_label(read, import_id)
-    current = await _current_shares(read, import_id, kind)
-    noun = "user" if kind == "users" else "group"
-    if grantee_id not in current:
-        return Preview("", (label,), f"{noun.capitalize()} #{grantee_id} has no share on {label}; nothing to revoke.")
-    level, name = current[grantee_id]
-    who = f"{noun} {name} (#{grantee_id})" if name else f"{noun} #{grantee_id}"
-    return Preview(
-        _question(f"Revoke {who}'s {level} access to {label}?", "They lose access at once."),
-        (label, f"{grantee_id}:{level}"),
+def _recipients(notifications: NotificationsInput | Notifications | None) -> set[str]:
+    if notifications is None:
+        return set()
+    found: set[str] = set()
+    for values in (
+        notifications.urls,
+        notifications.success_email_addresses,
+        notifications.failure_email_addresses,
+    ):
+        found.update(values or [])
+    return found
+
+
+def _new_recipients(
+    given: NotificationsInput | None, live: Notifications | None
+) -> tuple[frozenset[Effect], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Recipients (e-mail addresses, webhook URLs) this call adds: they will be told about every run."""
+    added = sorted(_recipients(given) - _recipients(live))
+    if not added:
+        return frozenset(), (), ()
+    fact = f"It adds {len(added)} notification recipient(s) (e-mail or webhook), told of every run from now on."
+    return (
+        frozenset({Effect.EXPOSES}),
+        (fact,),
+        tuple((f"new recipient {i + 1}", quoted(a)) for i, a in enumerate(added)),
     )
 
 
-async def _revoke_user(read: LiveReader, params: RevokeUserShareParams) -> Preview:
-    return await _revoke(read, params.id, params.user_id, "users")
+def _merge(
+    action: str,
+    parts: Sequence[tuple[frozenset[Effect], tuple[str, ...], tuple[tuple[str, str], ...]]],
+    quoted_names: tuple[tuple[str, str], ...] = (),
+) -> Assessment:
+    effects: frozenset[Effect] = frozenset().union(*(p[0] for p in parts))
+    facts = tuple(fact for part in parts for fact in part[1])
+    extra = tuple(pair for part in parts for pair in part[2])
+    return Assessment(action=action, effects=effects, facts=facts, quoted=quoted_names + extra)
 
 
-async def _revoke_group(read: LiveReader, params: RevokeGroupShareParams) -> Preview:
-    return await _revoke(read, params.id, params.group_id, "groups")
+_Part = tuple[frozenset[Effect], tuple[str, ...], tuple[tuple[str, str], ...]]
+_NONE: _Part = (frozenset(), (), ())
 
 
-async def _share(read: LiveReader, import_id: int, ids: list[int], level: str, kind: str) -> Preview:
-    label, _ = await _import_label(read, import_id)
-    current = await _current_shares(read, import_id, kind)
-    noun = "user" if kind == "users" else "group"
-    changes = []
-    for grantee_id in ids[:20]:
-        now, name = current.get(grantee_id, ("no access", ""))
-        who = f"{name} (#{grantee_id})" if name else f"{noun} #{grantee_id}"
-        changes.append(f"{who}: {now} -> {level}")
-    more = f" and {len(ids) - 20} more" if len(ids) > 20 else ""
-    return Preview(
-        _question(
-            f"Give {level} access to {label}?",
-            "; ".join(changes) + more + ".",
-            "They will be able to see its settings and runs.",
-        ),
-        (label, *sorted(f"{i}:{current.get(i, ('none', ''))[0]}" for i in ids)),
-    )
+def _destroys(*facts: str) -> _Part:
+    return frozenset({Effect.DESTROYS}), facts, ()
 
 
-async def _share_users(read: LiveReader, params: ShareWithUsersParams) -> Preview:
-    return await _share(read, params.id, params.user_ids, params.permission_level, "users")
+def _moves_out(*facts: str) -> _Part:
+    return frozenset({Effect.MOVES_OUT}), facts, ()
 
 
-async def _share_groups(read: LiveReader, params: ShareWithGroupsParams) -> Preview:
-    return await _share(read, params.id, params.group_ids, params.permission_level, "groups")
+# --- runs: starting and cancelling ------------------------------------------------------------------------------------
 
 
-async def _transfer(read: LiveReader, params: TransferParams) -> Preview:
-    label, job = await _import_label(read, params.id)
-    owner = (job or {}).get("user") or {}
-    owner_text = f"{one_line(owner.get('name') or '', 60)} (#{owner.get('id')})" if owner.get("id") else "unknown"
-    users = await _current_shares(read, params.id, "users")
-    new_name = users.get(params.user_id, ("", ""))[1]
-    new_owner = f"{new_name} (#{params.user_id})" if new_name else f"user #{params.user_id}"
-    deps = await read.read("imports_list_dependencies", id=params.id, user_id=params.user_id) or []
-    listed = [
-        f"{one_line(str(d.get('object_type') or d.get('fco_type') or 'object'), 30)} "
-        f"{_name(d, '#' + str(d.get('id')))} (their access: {d.get('permission_level') or 'none'})"
-        for d in deps[:10]
-        if isinstance(d, dict)
-    ]
-    more = f" and {len(deps) - 10} more" if len(deps) > 10 else ""
-    shared = "They will be shared with the new owner." if params.include_dependencies else "They are not shared."
-    return Preview(
-        _question(
-            f"Transfer ownership of {label} from {owner_text} to {new_owner}?",
-            f"Dependencies: {'; '.join(listed) + more}. {shared}" if listed else "It has no dependencies.",
-            "The current owner may lose control of it.",
-        ),
-        (label, f"owner:{owner.get('id')}", *sorted(str(d.get("id")) for d in deps if isinstance(d, dict))),
-    )
-
-
-def _run_preview(label: str, run: Any, run_text: str) -> Preview:
-    state = (run or {}).get("state")
-    started = (run or {}).get("started_at") or (run or {}).get("created_at") or "not yet"
-    if state in _ENDED:
-        finished = (run or {}).get("finished_at") or "an unknown time"
-        return Preview("", (label,), f"{run_text} of {label} already ended ({state} at {finished}); nothing to cancel.")
-    return Preview(
-        _question(
-            f"Cancel {run_text} of {label}?",
-            f"It is {state or 'in an unknown state'}, started {started}.",
-            "Work in progress is stopped.",
-        ),
-        (label, f"run:{(run or {}).get('id')}:{state}"),
-    )
-
-
-async def _cancel_import_job(read: LiveReader, params: ImportIdParams) -> Preview:
-    label, job = await _import_label(read, params.id)
+async def run_import_job(live: LiveState, params: ImportIdParams) -> Assessment:
+    job = await live.import_job(params.id)
     if job is None:
-        return Preview("", (label,), f"Import #{params.id} was not found (HTTP 404); nothing to cancel.")
-    run = job.get("last_run")
-    if not run:
-        return Preview("", (label,), f"{label} has no run; nothing to cancel.")
-    return _run_preview(label, run, f"run #{run.get('id')}")
+        return _not_found(f"import job #{params.id}", "start a run of")
+    return _run_effects(f"start a run of import job #{params.id}", job)
 
 
-async def _cancel_run(read: LiveReader, params: RunIdParams, get_run: str, get_import: str | None) -> Preview:
-    owner = await read.read_or_none(get_import, id=params.id) if get_import else None
-    label = _name(owner, f"import #{params.id}") if owner else f"import #{params.id}"
-    run = await read.read_or_none(get_run, id=params.id, run_id=params.run_id)
+async def run_file_import(live: LiveState, params: ImportIdParams) -> Assessment:
+    # A file import is an import job (AutoImport) whose one sync loads the uploaded file.
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"file import #{params.id}", "start a run of")
+    return _run_effects(f"start a run of file import #{params.id}", job)
+
+
+def _run_effects(action: str, job: Import) -> Assessment:
+    destroys = _destructive_syncs(job.syncs or [])
+    parts = [
+        _destroys("A run " + "; ".join(destroys) + ": rows already in those tables are lost.") if destroys else _NONE,
+        _moves_out(
+            f"It is an outbound import: a run copies data to remote host #{job.destination.remote_host_id}."
+            if job.destination
+            else "It is an outbound import: a run copies data out of Civis."
+        )
+        if job.is_outbound
+        else _NONE,
+    ]
+    return _merge(action, parts, _name(f"import job #{job.id}", job.name))
+
+
+async def run_csv_import(live: LiveState, params: ImportIdParams) -> Assessment:
+    csv = await live.csv_import(params.id)
+    if csv is None:
+        return _not_found(f"CSV import #{params.id}", "start a run of")
+    mode = csv.existing_table_rows
+    destination = csv.destination
+    part = _NONE
+    if mode in DESTRUCTIVE_MODES:
+        where = _table(destination.schema, destination.table) if destination and destination.table else "its table"
+        part = _destroys(
+            f"A run writes {where} with existing_table_rows={mode}: rows already in that table are "
+            + ("replaced where their keys match." if mode == "upsert" else "lost.")
+        )
+    return _merge(f"start a run of CSV import #{params.id}", [part], _name(f"CSV import #{params.id}", csv.name))
+
+
+def _cancel(action: str, run: JobRun, names: tuple[tuple[str, str], ...], *, by_id: bool) -> Assessment:
+    if run.state in ENDED_RUN_STATES:
+        return Assessment(
+            action=action,
+            nothing_to_do=f"Run #{run.id} already ended ({run.state} at {run.finished_at or 'an unknown time'}); "
+            "nothing to cancel.",
+        )
+    facts = [f"Run #{run.id} is {_state(run.state)}, started {run.started_at or run.created_at or 'not yet'}."]
+    if not by_id:
+        # POST /imports/{id}/cancel names no run: Civis cancels whichever is active when the request arrives.
+        facts.append(
+            f"civis-mcp re-reads the job just before sending, and sends nothing if run #{run.id} is no "
+            "longer the active one."
+        )
+    facts.append("Work in progress is stopped.")
+    return Assessment(action=action, effects=frozenset({Effect.STOPS}), facts=tuple(facts), quoted=names)
+
+
+async def cancel_import_job(live: LiveState, params: ImportIdParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import job #{params.id}", "cancel the run of")
+    run = job.last_run
+    action = f"cancel the active run of import job #{params.id}"
+    if run is None or run.id is None:
+        return Assessment(action=action, nothing_to_do=f"Import job #{params.id} has no run; nothing to cancel.")
+    action = f"cancel run #{run.id} of import job #{params.id}"
+    return _cancel(action, run, _name(f"import job #{params.id}", job.name), by_id=False)
+
+
+async def cancel_file_run(live: LiveState, params: RunIdParams) -> Assessment:
+    run = await live.run("get_files_runs", params.id, params.run_id)
     if run is None:
-        return Preview("", (label,), f"Run #{params.run_id} of {label} was not found (HTTP 404); nothing to cancel.")
-    return _run_preview(label, run, f"run #{params.run_id}")
+        return _not_found(f"run #{params.run_id} of file import #{params.id}", "cancel")
+    return _cancel(f"cancel run #{params.run_id} of file import #{params.id}", run, (), by_id=True)
 
 
-async def _cancel_file_run(read: LiveReader, params: RunIdParams) -> Preview:
-    return await _cancel_run(read, params, "imports_get_files_runs", None)
+async def cancel_csv_run(live: LiveState, params: RunIdParams) -> Assessment:
+    run = await live.run("get_files_csv_runs", params.id, params.run_id)
+    if run is None:
+        return _not_found(f"run #{params.run_id} of CSV import #{params.id}", "cancel")
+    csv = await live.csv_import(params.id)
+    names = _name(f"CSV import #{params.id}", csv.name if csv else None)
+    return _cancel(f"cancel run #{params.run_id} of CSV import #{params.id}", run, names, by_id=True)
 
 
-async def _cancel_csv_run(read: LiveReader, params: RunIdParams) -> Preview:
-    return await _cancel_run(read, params, "imports_get_files_csv_runs", "imports_get_files_csv")
+# --- archive ----------------------------------------------------------------------------------------------------------
 
 
-def _archive_question(label: str, status: bool, archived_now: bool | None, archiving: str, restoring: str) -> Preview:
-    """The question for an archive tool; ``archived_now`` is None when Civis does not report the current state."""
-    now = "" if archived_now is None else ("It is archived now." if archived_now else "It is not archived now.")
-    if status:
-        return Preview(_question(f"Archive {label}?", now, archiving), (label, now))
-    return Preview(_question(f"Unarchive {label}?", now, restoring), (label, now))
-
-
-async def _archive_import(read: LiveReader, params: ArchiveParams) -> Preview:
-    label, job = await _import_label(read, params.id)
-    archived = (job or {}).get("archived")
-    return _archive_question(
-        label,
-        params.status,
-        archived if isinstance(archived, bool) else None,
-        "Archiving hides it from lists and stops its scheduled runs.",
-        "It becomes visible and runs on schedule again.",
+async def archive_import_job(live: LiveState, params: ArchiveParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import job #{params.id}", "archive")
+    names = _name(f"import job #{params.id}", job.name)
+    if job.archived is params.status:
+        now = "archived" if params.status else "not archived"
+        return Assessment(action=f"archive import job #{params.id}", nothing_to_do=f"It is {now} already.")
+    if params.status:
+        return Assessment(
+            action=f"archive import job #{params.id}",
+            effects=frozenset({Effect.STOPS}),
+            facts=("Archiving hides it from lists and stops its scheduled runs.",),
+            quoted=names,
+        )
+    restored = _run_effects(f"unarchive import job #{params.id}", job) if _runs_on_its_own(job) else None
+    if restored is None or not restored.effects:
+        return Assessment(action=f"unarchive import job #{params.id}", quoted=names)
+    return Assessment(
+        action=restored.action,
+        effects=restored.effects,
+        facts=("Unarchiving lets it run on its schedule again.", *restored.facts),
+        quoted=restored.quoted,
     )
 
 
-async def _archive_csv(read: LiveReader, params: ArchiveParams) -> Preview:
-    csv = await read.read_or_none("imports_get_files_csv", id=params.id)
-    label = _name(csv, f"CSV import #{params.id}") if csv else f"CSV import #{params.id}"
-    # A CSV import reports no archived state, so the question states none.
-    return _archive_question(
-        label,
-        params.status,
-        None,
-        "Archiving hides it from everyone it is shared with.",
-        "It becomes visible again to everyone it is shared with.",
+async def archive_csv_import(live: LiveState, params: ArchiveParams) -> Assessment:
+    csv = await live.csv_import(params.id)
+    if csv is None:
+        return _not_found(f"CSV import #{params.id}", "archive")
+    names = _name(f"CSV import #{params.id}", csv.name)
+    if not params.status:
+        return Assessment(action=f"unarchive CSV import #{params.id}", quoted=names)  # a CSV import has no schedule
+    return Assessment(
+        action=f"archive CSV import #{params.id}",
+        effects=frozenset({Effect.STOPS}),
+        facts=("Archiving hides it from everyone it is shared with.",),
+        quoted=names,
     )
 
 
-async def _archive_sync(read: LiveReader, params: ArchiveSyncParams) -> Preview:
-    label, job = await _import_label(read, params.id)
-    sync = next(
-        (s for s in (job or {}).get("syncs") or [] if isinstance(s, dict) and s.get("id") == params.sync_id), None
+async def archive_sync(live: LiveState, params: ArchiveSyncParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import job #{params.id}", "archive a sync of")
+    sync = next((s for s in job.syncs or [] if s.id == params.sync_id), None)
+    archiving = params.status is not False  # the API archives when status is omitted
+    action = f"{'archive' if archiving else 'unarchive'} sync #{params.sync_id} of import job #{params.id}"
+    if sync is None:
+        return Assessment(action=action, nothing_to_do=f"Import job #{params.id} has no sync #{params.sync_id}.")
+    table = sync.destination.database_table if sync.destination else None
+    target = _table(table.schema, table.table) if table and table.table else "its destination"
+    names = _name(f"import job #{params.id}", job.name)
+    if archiving:
+        return Assessment(
+            action=action,
+            effects=frozenset({Effect.STOPS}),
+            facts=(f"Its destination {target} stops being loaded.",),
+            quoted=names,
+        )
+    restored = _run_effects(action, job.model_copy(update={"syncs": [sync]})) if _runs_on_its_own(job) else None
+    return restored if restored is not None else Assessment(action=action, quoted=names)
+
+
+# --- import jobs and syncs: creating and changing ---------------------------------------------------------------------
+
+
+async def create_import_job(live: LiveState, params: CreateImportParams) -> Assessment:
+    parts = [
+        _moves_out(
+            "It is an outbound import: once it has syncs, its runs copy data to remote host "
+            f"#{params.destination.remote_host_id if params.destination else '?'}."
+        )
+        if params.is_outbound
+        else _NONE,
+        _new_recipients(params.notifications, None),
+    ]
+    return _merge("create an import job", parts, (("name of the new import job", quoted(params.name, 120)),))
+
+
+async def change_import_job(live: LiveState, params: ReplaceImportParams | UpdateImportParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import job #{params.id}", "change")
+    replacing = isinstance(params, ReplaceImportParams)
+    verb = "replace the settings of" if replacing else "change"
+    given = params.model_fields_set
+    was_scheduled = _runs_on_its_own(job)
+    if isinstance(params, ReplaceImportParams):
+        outbound = params.is_outbound
+        will_run_alone = bool(params.schedule and params.schedule.scheduled) or params.parent_id is not None
+    else:
+        outbound = bool(job.is_outbound)
+        schedule_on = params.schedule.scheduled if params.schedule and params.schedule.scheduled is not None else None
+        will_run_alone = schedule_on if schedule_on is not None else was_scheduled
+    new_host = "destination" in given and (
+        (params.destination.remote_host_id if params.destination else None)
+        not in (None, job.destination.remote_host_id if job.destination else None)
     )
-    if job is not None and sync is None:
-        return Preview("", (label,), f"{label} has no sync #{params.sync_id}; nothing to archive.")
-    table = ((sync or {}).get("destination") or {}).get("database_table") or {}
-    target = one_line(f"{table.get('schema')}.{table.get('table')}", 80) if table.get("table") else "its destination"
-    status = params.status if params.status is not None else True
-    return _archive_question(
-        f"sync #{params.sync_id} of {label}",
-        status,
-        None,
-        f"Archiving stops loading {target}.",
-        f"The import job loads {target} again when it runs.",
+    destroys = _destructive_syncs(job.syncs or [])
+    parts: list[_Part] = []
+    if destroys and will_run_alone and (not was_scheduled or new_host):
+        why = "points it at another destination host" if new_host else "turns on its schedule"
+        parts.append(_destroys(f"It {why}; each run then " + "; ".join(destroys) + "."))
+    if outbound and (replacing or given & {"source", "destination", "schedule", "next_run_at"}):
+        parts.append(_moves_out("It is an outbound import: this changes where, what or when it copies data out."))
+    parts.append(_new_recipients(params.notifications, job.notifications))
+    names = _name(f"import job #{params.id}", job.name)
+    return _merge(f"{verb} import job #{params.id}", parts, names)
+
+
+async def clone_import_job(live: LiveState, params: CloneImportParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import job #{params.id}", "clone")
+    parts: list[_Part] = []
+    if params.clone_schedule and _runs_on_its_own(job):
+        copy = _run_effects("", job)
+        if copy.effects:
+            parts.append((copy.effects, ("The copy keeps the schedule, so it runs on its own:", *copy.facts), ()))
+    return _merge(f"clone import job #{params.id}", parts, _name(f"import job #{params.id}", job.name))
+
+
+async def change_sync(live: LiveState, params: CreateSyncParams | ReplaceSyncParams | UpdateSyncParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import job #{params.id}", "change the syncs of")
+    names = _name(f"import job #{params.id}", job.name)
+    sync: Sync | None = None
+    if isinstance(params, CreateSyncParams):
+        action = f"add a sync to import job #{params.id}"
+    else:
+        action = f"change sync #{params.sync_id} of import job #{params.id}"
+        sync = next((s for s in job.syncs or [] if s.id == params.sync_id), None)
+        if sync is None:
+            return Assessment(action=action, nothing_to_do=f"Import job #{params.id} has no sync #{params.sync_id}.")
+    live_options = sync.advanced_options if sync else None
+    live_mode = (live_options.existing_table_rows if live_options else None) or "fail"
+    live_wipe = bool(live_options and live_options.wipe_destination_table)
+    given = params.advanced_options
+    keeps_live = isinstance(params, UpdateSyncParams)
+    mode = given.existing_table_rows if given and given.existing_table_rows else (live_mode if keeps_live else "fail")
+    wipe = (
+        given.wipe_destination_table
+        if given and given.wipe_destination_table is not None
+        else (live_wipe if keeps_live else False)
+    )
+    live_table = sync.destination.database_table if sync and sync.destination else None
+    new_table = params.destination.database_table if params.destination else None
+    moved = new_table is not None and (
+        live_table is None or (new_table.schema, new_table.table) != (live_table.schema, live_table.table)
+    )
+    armed = (mode in DESTRUCTIVE_MODES and mode != live_mode) or (wipe and not live_wipe)
+    parts: list[_Part] = []
+    if (mode in DESTRUCTIVE_MODES or wipe) and (armed or moved or sync is None) and _runs_on_its_own(job):
+        how = f"existing_table_rows={mode}" if mode in DESTRUCTIVE_MODES else "wipe_destination_table=true"
+        where = (
+            _table(new_table.schema, new_table.table)
+            if new_table and new_table.table
+            else (_table(live_table.schema, live_table.table) if live_table and live_table.table else "its destination")
+        )
+        parts.append(
+            _destroys(
+                f"The job runs on its own (schedule or parent job): each run then writes {where} "
+                f"with {how}, and rows already in that table are lost."
+            )
+        )
+    if job.is_outbound and (params.source is not None or params.destination is not None or sync is None):
+        parts.append(_moves_out("It is an outbound import: this changes what it copies out of Civis."))
+    return _merge(action, parts, names)
+
+
+# --- CSV imports: changing --------------------------------------------------------------------------------------------
+
+
+async def change_csv_import(live: LiveState, params: ReplaceCsvImportParams | UpdateCsvImportParams) -> Assessment:
+    csv = await live.csv_import(params.id)
+    if csv is None:
+        return _not_found(f"CSV import #{params.id}", "change")
+    names = _name(f"CSV import #{params.id}", csv.name)
+    action = f"change CSV import #{params.id}"
+    live_mode = csv.existing_table_rows or "fail"
+    mode = params.existing_table_rows or (live_mode if isinstance(params, UpdateCsvImportParams) else "fail")
+    live_dest = csv.destination
+    new_dest = params.destination
+    moved = new_dest is not None and (
+        (new_dest.schema, new_dest.table, new_dest.remote_host_id)
+        != (
+            (live_dest.schema if live_dest else None),
+            (live_dest.table if live_dest else None),
+            (live_dest.remote_host_id if live_dest else None),
+        )
+    )
+    if mode not in DESTRUCTIVE_MODES or not (moved or mode != live_mode):
+        return Assessment(action=action, quoted=names)
+    dest = new_dest if new_dest is not None and new_dest.table else live_dest
+    where = _table(dest.schema, dest.table) if dest and dest.table else "its table"
+    return _merge(
+        action,
+        [
+            _destroys(
+                f"Its next run writes {where} with existing_table_rows={mode}: rows already in that table are "
+                + ("replaced where their keys match." if mode == "upsert" else "lost.")
+            )
+        ],
+        names,
     )
 
 
-async def _remove_from_project(read: LiveReader, params: ProjectLinkParams) -> Preview:
-    label, _ = await _import_label(read, params.id)
-    projects = await read.read("imports_list_projects", id=params.id) or []
-    project = next((p for p in projects if isinstance(p, dict) and p.get("id") == params.project_id), None)
-    if project is None:
-        return Preview("", (label,), f"{label} is not in project #{params.project_id}; nothing to remove.")
-    return Preview(
-        _question(
-            f"Remove {label} from project {_name(project, '#' + str(params.project_id))}?", "The import itself is kept."
+# --- sharing, ownership, projects -------------------------------------------------------------------------------------
+
+
+_LEVELS = (("read", "readers"), ("write", "writers"), ("manage", "owners"))
+
+
+def _current_levels(shares: list[Share], kind: str) -> dict[int, tuple[str, str | None]]:
+    """Grantee id -> (current level, name) for ``kind`` ("users" or "groups")."""
+    found: dict[int, tuple[str, str | None]] = {}
+    for share in shares:
+        for level, attribute in _LEVELS:
+            holders = getattr(share, attribute)
+            for grantee in (getattr(holders, kind) or []) if holders else []:
+                if grantee.id is not None:
+                    found[grantee.id] = (level, grantee.name)
+    return found
+
+
+def _email(send: bool | None, body: str | None, who: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    if not send:
+        return (f"No e-mail is sent to {who}.",), ()
+    if not body:
+        return (f"Civis e-mails {who} its standard message.",), ()
+    return (f"Civis e-mails {who} the body quoted below.",), (("e-mail body", quoted(body, 2_000)),)
+
+
+async def _share(
+    live: LiveState, import_id: int, ids: list[int], level: str, kind: str, send: bool | None, body: str | None
+) -> Assessment:
+    current = _current_levels(await live.shares(import_id), kind)
+    job = await live.import_job(import_id)
+    noun = "user" if kind == "users" else "group"
+    listed = ", ".join(f"#{i}" for i in ids)
+    changes = "; ".join(f"{noun} #{i}: {current.get(i, ('no access', None))[0]} -> {level}" for i in ids)
+    names = tuple((f"name of {noun} #{i}", quoted(current[i][1], 80)) for i in ids if i in current and current[i][1])
+    email_facts, email_quoted = _email(send, body, f"the {len(ids)} {noun}(s)")
+    return Assessment(
+        action=f"give {level} access to import #{import_id} to {len(ids)} {noun}(s): {listed}",
+        effects=frozenset({Effect.EXPOSES}),
+        facts=(f"Access now -> after: {changes}.", "They can see its settings, runs and logs.", *email_facts),
+        quoted=_name(f"import #{import_id}", job.name if job else None) + names + email_quoted,
+    )
+
+
+async def share_with_users(live: LiveState, params: ShareWithUsersParams) -> Assessment:
+    return await _share(
+        live,
+        params.id,
+        params.user_ids,
+        params.permission_level,
+        "users",
+        params.send_shared_email,
+        params.share_email_body,
+    )
+
+
+async def share_with_groups(live: LiveState, params: ShareWithGroupsParams) -> Assessment:
+    return await _share(
+        live,
+        params.id,
+        params.group_ids,
+        params.permission_level,
+        "groups",
+        params.send_shared_email,
+        params.share_email_body,
+    )
+
+
+async def _revoke(live: LiveState, import_id: int, grantee_id: int, kind: str) -> Assessment:
+    current = _current_levels(await live.shares(import_id), kind)
+    noun = "user" if kind == "users" else "group"
+    action = f"revoke {noun} #{grantee_id}'s access to import #{import_id}"
+    if grantee_id not in current:
+        return Assessment(
+            action=action,
+            nothing_to_do=f"{noun.capitalize()} #{grantee_id} has no share on import #{import_id}; nothing to revoke.",
+        )
+    level, name = current[grantee_id]
+    job = await live.import_job(import_id)
+    return Assessment(
+        action=action,
+        effects=frozenset({Effect.DESTROYS}),
+        facts=(f"{noun.capitalize()} #{grantee_id} has {level} access now and loses it at once.",),
+        quoted=_name(f"import #{import_id}", job.name if job else None) + _name(f"{noun} #{grantee_id}", name),
+    )
+
+
+async def revoke_user(live: LiveState, params: RevokeUserShareParams) -> Assessment:
+    return await _revoke(live, params.id, params.user_id, "users")
+
+
+async def revoke_group(live: LiveState, params: RevokeGroupShareParams) -> Assessment:
+    return await _revoke(live, params.id, params.group_id, "groups")
+
+
+async def transfer(live: LiveState, params: TransferParams) -> Assessment:
+    job = await live.import_job(params.id)
+    if job is None:
+        return _not_found(f"import #{params.id}", "transfer")
+    owner = job.user
+    deps = await live.dependencies(params.id, params.user_id)
+    facts = [
+        f"The owner now is {'user #' + str(owner.id) if owner and owner.id else 'unknown'}; the new owner is user "
+        f"#{params.user_id}. The current owner may lose control of it.",
+    ]
+    if deps:
+        listed = "; ".join(
+            f"#{d.id} ({quoted(d.object_type or d.fco_type or 'object', 40)}, their access now: "
+            f"{d.permission_level or 'none'})"
+            for d in deps
+        )
+        then = "shared with the new owner" if params.include_dependencies else "not shared"
+        facts.append(f"Its {len(deps)} dependencies are {then}: {listed}.")
+    else:
+        facts.append("It has no dependencies.")
+    email_facts, email_quoted = _email(params.send_email, params.email_body, "the new owner")
+    names = _name(f"import #{params.id}", job.name)
+    if owner and owner.name:
+        names += ((f"name of the current owner #{owner.id}", quoted(owner.name, 80)),)
+    names += tuple((f"name of dependency #{d.id}", quoted(d.name, 80)) for d in deps if d.name)
+    return Assessment(
+        action=f"transfer ownership of import #{params.id} to user #{params.user_id}",
+        effects=frozenset({Effect.EXPOSES}),
+        facts=(*facts, *email_facts),
+        quoted=names + email_quoted,
+    )
+
+
+async def add_to_project(live: LiveState, params: ProjectLinkParams) -> Assessment:
+    projects = await live.projects(params.id)
+    action = f"add import #{params.id} to project #{params.project_id}"
+    if any(p.id == params.project_id for p in projects):
+        return Assessment(
+            action=action, nothing_to_do=f"Import #{params.id} is in project #{params.project_id} already."
+        )
+    return Assessment(
+        action=action,
+        effects=frozenset({Effect.EXPOSES}),
+        facts=(
+            "Everyone who can see the project can see the import, and a project that auto-shares gives its members "
+            "access to it. The Imports API cannot read a project's members before the import is in it, so civis-mcp "
+            "cannot list them here.",
         ),
-        (label, f"project:{params.project_id}"),
     )
 
 
-PREVIEWERS: dict[str, Callable[[LiveReader, Any], Awaitable[Preview]]] = {
-    "imports_delete_shares_users": _revoke_user,
-    "imports_delete_shares_groups": _revoke_group,
-    "imports_put_shares_users": _share_users,
-    "imports_put_shares_groups": _share_groups,
-    "imports_put_transfer": _transfer,
-    "imports_post_cancel": _cancel_import_job,
-    "imports_delete_files_runs": _cancel_file_run,
-    "imports_delete_files_csv_runs": _cancel_csv_run,
-    "imports_put_archive": _archive_import,
-    "imports_put_files_csv_archive": _archive_csv,
-    "imports_put_syncs_archive": _archive_sync,
-    "imports_delete_projects": _remove_from_project,
-}
-
-
-async def build_preview(tool: str, client: CivisClient, params: RequestModel) -> Preview:
-    return await PREVIEWERS[tool](LiveReader(client), params)
+async def remove_from_project(live: LiveState, params: ProjectLinkParams) -> Assessment:
+    projects = await live.projects(params.id)
+    project = next((p for p in projects if p.id == params.project_id), None)
+    action = f"remove import #{params.id} from project #{params.project_id}"
+    if project is None:
+        return Assessment(
+            action=action,
+            nothing_to_do=f"Import #{params.id} is not in project #{params.project_id}; nothing to remove.",
+        )
+    members = ", ".join(f"#{u.id}" for u in project.users or [] if u.id is not None) or "none listed"
+    return Assessment(
+        action=action,
+        effects=frozenset({Effect.STOPS}),
+        facts=(f"It is hidden from the project's view (members: {members}); the import itself is kept.",),
+        quoted=_name(f"project #{params.project_id}", project.name),
+    )

@@ -23,7 +23,7 @@ from mcp_types import Tool as MCPTool
 
 from civis_mcp import __version__
 from civis_mcp.api.client import CivisClient
-from civis_mcp.audit import AuditLog
+from civis_mcp.audit import AuditLog, Decision
 from civis_mcp.catalog import CatalogEntry, check_settings, not_offered_reason, selected_entries
 from civis_mcp.config import Settings
 from civis_mcp.prompts import register_prompts
@@ -92,6 +92,9 @@ class CivisServer(MCPServer[AppState]):
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         if self._lazy.get_tool(name) is None and (reason := not_offered_reason(name, self._settings)):
+            audit = context.request_context.lifespan_context.audit if context is not None else None
+            if audit is not None:
+                audit.record(name, arguments, Decision.NOT_OFFERED, detail=reason)
             raise ToolError(f"{name} is not offered by this server: {reason}. Nothing was sent.")
         return await super().call_tool(name, arguments, context)
 
@@ -105,7 +108,11 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with CivisClient(resolved, transport=transport) as client:
-            audit = AuditLog(resolved.audit_log, client.redact) if resolved.audit_log else None
+            audit = (
+                AuditLog(resolved.audit_log, client.redact, required=resolved.audit_required)
+                if resolved.audit_log
+                else None
+            )
             yield AppState(client=client, policy=policy, audit=audit, result_budget=resolved.result_budget)
 
     server = CivisServer(

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from civis_mcp.api.client import CivisClient
-from civis_mcp.audit import AuditLog, Decision
+from civis_mcp.audit import AuditLog, Decision, Phase
+from civis_mcp.confirmations import ConfirmationStore, MemoryConfirmationStore
 
 if TYPE_CHECKING:
     from civis_mcp.operations import Operation
@@ -37,6 +38,8 @@ class AppState:
     audit: AuditLog | None = None
     result_budget: int = DEFAULT_BUDGET
     """JSON characters one tool result may take; see ``results.bound``."""
+    confirmations: ConfirmationStore = field(default_factory=MemoryConfirmationStore)
+    """Where confirmation tickets are spent, once each; see ``guard``."""
 
     def record(
         self,
@@ -45,6 +48,10 @@ class AppState:
         decision: Decision,
         status: int | None = None,
         detail: str | None = None,
-    ) -> None:
-        if self.audit is not None:
-            self.audit.record(op.tool_name, arguments, decision, status, detail)
+        phase: Phase = Phase.REFUSED,
+    ) -> bool:
+        """Write an audit line; False only when a required audit log could not take it (then nothing is sent)."""
+        if self.audit is None:
+            return True
+        written = self.audit.record(op.tool_name, arguments, decision, status, detail, phase)
+        return written or not self.audit.required

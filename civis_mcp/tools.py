@@ -13,7 +13,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
 from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -21,7 +21,7 @@ from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.execution import error_result, present, send
-from civis_mcp.guard import make_guarded_runner
+from civis_mcp.guard import run_guarded
 from civis_mcp.operations import OPERATIONS, Operation, Safety
 from civis_mcp.results import Acknowledgement, ListResult, bound
 from civis_mcp.schema import compact_input, compact_output
@@ -67,11 +67,16 @@ def output_model(op: Operation) -> type[BaseModel]:
     return op.response
 
 
-def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:
-    """The tool function of a read or write operation (destructive ones go through ``guard``)."""
+def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult | InputRequiredResult]]:
+    """The tool function of an operation: a read, a write, or (with an effect policy) a guarded call."""
     audited = op.safety_class is Safety.WRITE
+    guard = op.guard
 
-    async def run(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> BaseModel | CallToolResult:
+    async def run(
+        arguments: dict[str, Any], ctx: Context[AppState, Any]
+    ) -> BaseModel | CallToolResult | InputRequiredResult:
+        if guard is not None:
+            return await run_guarded(op, guard, arguments, ctx)
         state = ctx.request_context.lifespan_context
         try:
             params = validate_arguments(op.tool_name, op.params, arguments)
@@ -87,7 +92,7 @@ def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolR
 
 
 def build_tool(op: Operation) -> Tool:
-    runner = make_guarded_runner(op) if op.safety_class is Safety.DESTRUCTIVE else _make_runner(op)
+    runner = _make_runner(op)
     tool = Tool.from_function(
         runner,
         name=op.tool_name,

@@ -193,7 +193,6 @@ _SHARE_INDEX = {
     "totalUserShares": 3,
     "totalGroupShares": 3,
 }
-_LABEL = f'"Nightly sales" (#{IMPORT_ID})'
 
 _CASES = (
     Case(
@@ -202,7 +201,11 @@ _CASES = (
         "delete_shares_users",
         WireRequest("DELETE", f"/imports/{IMPORT_ID}/shares/users/{READER['id']}", {}),
         Reply(204),
-        (f"Revoke user Bob Reader (#{READER['id']})'s read access to {_LABEL}?",),
+        (
+            f"revoke user #{READER['id']}'s access to import #{IMPORT_ID}",
+            f"User #{READER['id']} has read access now",
+            f'name of user #{READER["id"]}: "Bob Reader"',
+        ),
     ),
     Case(
         "imports_delete_shares_groups",
@@ -210,7 +213,7 @@ _CASES = (
         "delete_shares_groups",
         WireRequest("DELETE", f"/imports/{IMPORT_ID}/shares/groups/{GROUP_WRITE['id']}", {}),
         Reply(204),
-        (f"Revoke group Engineers (#{GROUP_WRITE['id']})'s write access to {_LABEL}?",),
+        (f"revoke group #{GROUP_WRITE['id']}'s access", f"Group #{GROUP_WRITE['id']} has write access now"),
     ),
     Case(
         "imports_put_shares_users",
@@ -234,9 +237,10 @@ _CASES = (
         ),
         Reply(200, _SHARE_INDEX),
         (
-            f"Give write access to {_LABEL}?",
-            f"Bob Reader (#{READER['id']}): read -> write",
+            f"give write access to import #{IMPORT_ID} to 2 user(s): #{READER['id']}, #{STRANGER_ID}",
+            f"user #{READER['id']}: read -> write",
             f"user #{STRANGER_ID}: no access -> write",
+            '- e-mail body: "Private note for Bob"',
         ),
     ),
     Case(
@@ -249,7 +253,7 @@ _CASES = (
             {"group_ids": [GROUP_READ["id"]], "permission_level": "manage"},
         ),
         Reply(200, _SHARE_INDEX),
-        (f"Give manage access to {_LABEL}?", f"Analysts (#{GROUP_READ['id']}): read -> manage"),
+        (f"give manage access to import #{IMPORT_ID}", f"group #{GROUP_READ['id']}: read -> manage"),
     ),
     Case(
         "imports_put_transfer",
@@ -276,10 +280,11 @@ _CASES = (
             },
         ),
         (
-            f"Transfer ownership of {_LABEL} from Ann Owner (#1) to Cat Writer (#{WRITER['id']})?",
-            'Credential "Warehouse login" (#900) (their access: none)',
-            'Remote Host "Redshift prod" (#901) (their access: read)',
-            "They will be shared with the new owner.",
+            f"transfer ownership of import #{IMPORT_ID} to user #{WRITER['id']}",
+            "The owner now is user #1",
+            '#900 ("Credential", their access now: none)',
+            '#901 ("Remote Host", their access now: read)',
+            "dependencies are shared with the new owner",
         ),
     ),
     Case(
@@ -288,7 +293,7 @@ _CASES = (
         "post_cancel",
         WireRequest("POST", f"/imports/{IMPORT_ID}/cancel", {}),
         Reply(202, {"id": JOB_RUN_ID, "state": "cancelled", "isCancelRequested": True}),
-        (f"Cancel run #{JOB_RUN_ID} of {_LABEL}?", f"It is running, started {STARTED}."),
+        (f"cancel run #{JOB_RUN_ID} of import job #{IMPORT_ID}", f"Run #{JOB_RUN_ID} is running, started {STARTED}."),
     ),
     Case(
         "imports_delete_files_runs",
@@ -296,7 +301,10 @@ _CASES = (
         "delete_files_runs",
         WireRequest("DELETE", f"/imports/files/{FILE_IMPORT_ID}/runs/{FILE_RUN_ID}", {}),
         Reply(204),
-        (f"Cancel run #{FILE_RUN_ID} of import #{FILE_IMPORT_ID}?", f"It is running, started {STARTED}."),
+        (
+            f"cancel run #{FILE_RUN_ID} of file import #{FILE_IMPORT_ID}",
+            f"Run #{FILE_RUN_ID} is running, started {STARTED}.",
+        ),
     ),
     Case(
         "imports_delete_files_csv_runs",
@@ -304,7 +312,7 @@ _CASES = (
         "delete_files_csv_runs",
         WireRequest("DELETE", f"/imports/files/csv/{CSV_ID}/runs/{CSV_RUN_ID}", {}),
         Reply(204),
-        (f'Cancel run #{CSV_RUN_ID} of "People upload" (#{CSV_ID})?', f"It is queued, started {STARTED}."),
+        (f"cancel run #{CSV_RUN_ID} of CSV import #{CSV_ID}", f"Run #{CSV_RUN_ID} is queued, started {STARTED}."),
     ),
     Case(
         "imports_put_archive",
@@ -312,11 +320,7 @@ _CASES = (
         "put_archive",
         WireRequest("PUT", f"/imports/{IMPORT_ID}/archive", {"status": True}),
         Reply(200, {"id": IMPORT_ID, "name": "Nightly sales", "archived": True}),
-        (
-            f"Archive {_LABEL}?",
-            "It is not archived now.",
-            "Archiving hides it from lists and stops its scheduled runs.",
-        ),
+        (f"archive import job #{IMPORT_ID}", "Archiving hides it from lists and stops its scheduled runs."),
     ),
     Case(
         "imports_put_files_csv_archive",
@@ -324,7 +328,7 @@ _CASES = (
         "put_files_csv_archive",
         WireRequest("PUT", f"/imports/files/csv/{CSV_ID}/archive", {"status": True}),
         Reply(200, {"id": CSV_ID, "name": "People upload", "hidden": True}),
-        (f'Archive "People upload" (#{CSV_ID})?', "Archiving hides it from everyone it is shared with."),
+        (f"archive CSV import #{CSV_ID}", "Archiving hides it from everyone it is shared with."),
     ),
     Case(
         "imports_put_syncs_archive",
@@ -332,7 +336,7 @@ _CASES = (
         "put_syncs_archive",
         WireRequest("PUT", f"/imports/{IMPORT_ID}/syncs/{SYNC_ID}/archive", {"status": True}),
         Reply(200, {"id": SYNC_ID, "destination": {"databaseTable": {"schema": "sales", "table": "orders"}}}),
-        (f"Archive sync #{SYNC_ID} of {_LABEL}?", "Archiving stops loading sales.orders."),
+        (f"archive sync #{SYNC_ID} of import job #{IMPORT_ID}", 'Its destination "sales.orders" stops being loaded.'),
     ),
     Case(
         "imports_delete_projects",
@@ -340,7 +344,10 @@ _CASES = (
         "delete_projects",
         WireRequest("DELETE", f"/imports/{IMPORT_ID}/projects/{PROJECT_ID}", {}),
         Reply(204),
-        (f'Remove {_LABEL} from project "Q3 reporting" (#{PROJECT_ID})?', "The import itself is kept."),
+        (
+            f"remove import #{IMPORT_ID} from project #{PROJECT_ID}",
+            f'name of project #{PROJECT_ID}: "Q3 reporting"',
+        ),
     ),
 )
 CASES: dict[str, Case] = {case.tool: case for case in _CASES}

@@ -16,6 +16,8 @@ from civis_mcp.models.base import KnownValues, RequestModel, ResponseModel
 
 OrderDir = Literal["asc", "desc"]
 RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ENDED_RUN_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+"""Run states after which a run changes no more."""
 PermissionLevel = Literal["read", "write", "manage"]
 LogLevel = Literal["unknown", "fatal", "error", "warn", "info", "debug"]  # from the prose of the log's level
 SyncType = Literal["Dbsync", "AutoImport", "GdocImport", "GdocExport"]  # from the prose of syncType
