@@ -16,7 +16,7 @@ from typing import Any, TypeVar, get_args
 from pydantic import BaseModel
 
 from civis_mcp.api.client import CivisClient
-from civis_mcp.api.errors import CivisAPIError
+from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.effects import Assessment, Effect, quoted
 from civis_mcp.models import (
     ArchiveParams,
@@ -48,12 +48,16 @@ from civis_mcp.models import (
 from civis_mcp.models.common import ENDED_RUN_STATES, JobRun, Notifications, RunState
 from civis_mcp.models.imports import AdvancedSyncOptionsInput, NotificationsInput
 
-__all__ = ["DESTRUCTIVE_MODES", "LiveState"]
+__all__ = ["DESTRUCTIVE_MODES", "LiveState", "StateUnreadable"]
 
 DESTRUCTIVE_MODES = frozenset({"drop", "truncate", "upsert"})
 """``existing_table_rows`` values that remove or overwrite rows already in the destination table."""
 _KNOWN_STATES = frozenset(get_args(RunState))
 _Model = TypeVar("_Model", bound=BaseModel)
+
+
+class StateUnreadable(CivisMCPError):
+    """What a call would change cannot be read; the guard then assumes every effect the operation can have."""
 
 
 class LiveState:
@@ -218,7 +222,8 @@ async def run_file_import(live: LiveState, params: ImportIdParams) -> Assessment
     # A file import is an import job (AutoImport) whose one sync loads the uploaded file.
     job = await live.import_job(params.id)
     if job is None:
-        return _not_found(f"file import #{params.id}", "start a run of")
+        # Not every file import shows as an import job to every caller: what its run writes is unknown.
+        raise StateUnreadable(f"file import #{params.id} cannot be read as an import job (HTTP 404)")
     return _run_effects(f"start a run of file import #{params.id}", job)
 
 
@@ -435,9 +440,8 @@ async def change_sync(live: LiveState, params: CreateSyncParams | ReplaceSyncPar
         action = f"add a sync to import job #{params.id}"
     else:
         action = f"change sync #{params.sync_id} of import job #{params.id}"
+        # A sync the job does not list (archived, say) is judged like a new one: from the arguments alone.
         sync = next((s for s in job.syncs or [] if s.id == params.sync_id), None)
-        if sync is None:
-            return Assessment(action=action, nothing_to_do=f"Import job #{params.id} has no sync #{params.sync_id}.")
     live_options = sync.advanced_options if sync else None
     live_mode = (live_options.existing_table_rows if live_options else None) or "fail"
     live_wipe = bool(live_options and live_options.wipe_destination_table)
@@ -643,9 +647,8 @@ async def add_to_project(live: LiveState, params: ProjectLinkParams) -> Assessme
     projects = await live.projects(params.id)
     action = f"add import #{params.id} to project #{params.project_id}"
     if any(p.id == params.project_id for p in projects):
-        return Assessment(
-            action=action, nothing_to_do=f"Import #{params.id} is in project #{params.project_id} already."
-        )
+        # Already in it: adding again shows it to nobody new.
+        return Assessment(action=action, facts=(f"Import #{params.id} is in project #{params.project_id} already.",))
     return Assessment(
         action=action,
         effects=frozenset({Effect.EXPOSES}),

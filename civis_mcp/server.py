@@ -26,6 +26,7 @@ from civis_mcp.api.client import CivisClient
 from civis_mcp.audit import AuditLog, Decision
 from civis_mcp.catalog import CatalogEntry, check_settings, not_offered_reason, selected_entries
 from civis_mcp.config import Settings
+from civis_mcp.confirmations import MemoryConfirmationStore
 from civis_mcp.prompts import register_prompts
 from civis_mcp.resources import register_resources
 from civis_mcp.state import AppState, GuardPolicy
@@ -104,6 +105,9 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
     resolved = settings or Settings.from_env()
     check_settings(resolved)
     policy = GuardPolicy(allow_unconfirmed=resolved.allow_unconfirmed, confirm_timeout=resolved.confirm_timeout)
+    # One store for the server's whole life, not one per session: a sealed round stays valid for every session the
+    # server serves (the SDK's request-state key lives as long as the server), so its ticket must be spent there too.
+    confirmations = MemoryConfirmationStore()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -113,7 +117,13 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
                 if resolved.audit_log
                 else None
             )
-            yield AppState(client=client, policy=policy, audit=audit, result_budget=resolved.result_budget)
+            yield AppState(
+                client=client,
+                policy=policy,
+                audit=audit,
+                result_budget=resolved.result_budget,
+                confirmations=confirmations,
+            )
 
     server = CivisServer(
         selected_entries(resolved),

@@ -1858,6 +1858,7 @@ LIVE_STATE: dict[str, Json] = {
     ],
     "/imports/12/dependencies": CASES_BY_TOOL["imports_list_dependencies"].response,
     "/imports/12/projects": CASES_BY_TOOL["imports_list_projects"].response,
+    "/imports/701": import_job(id=701, name="gift_upload.csv", syncType="AutoImport", syncs=[GDOC_SYNC]),
     "/imports/files/701/runs/9001": run(
         id=9001,
         importId=701,

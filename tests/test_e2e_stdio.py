@@ -113,7 +113,9 @@ async def test_lists_all_46_tools_and_calls_several(fake: FakeCivis) -> None:
         assert created.structured_content["column_delimiter"] == "pipe"
 
         removed = await client.call_tool("imports_delete_projects", {"id": 12, "project_id": 3})
-        assert questions == ['Remove "Nightly" (#12) from project "Q3 reporting" (#3)? The import itself is kept.']
+        (question,) = questions
+        assert question.startswith("civis-mcp asks you to confirm: remove import #12 from project #3.\n")
+        assert '- name of project #3: "Q3 reporting"' in question
         assert not removed.is_error
         assert removed.structured_content is not None
         assert removed.structured_content["status_code"] == 204

@@ -78,7 +78,9 @@ async def test_a_destructive_call_is_confirmed_over_http(http_server: str, mode:
         after = await client.call_tool("imports_list_projects", {"id": DEMO_DBSYNC_IMPORT_ID})
 
     assert not removed.is_error
-    assert len(questions) == 1 and questions[0].startswith("Remove ") and f"(#{DEMO_PROJECT_ID})" in questions[0]
+    assert len(questions) == 1
+    expected = f"civis-mcp asks you to confirm: remove import #{DEMO_DBSYNC_IMPORT_ID} from project #{DEMO_PROJECT_ID}."
+    assert questions[0].startswith(expected)
     assert after.structured_content is not None
     assert DEMO_PROJECT_ID not in [project["id"] for project in after.structured_content["items"]]
 

@@ -124,15 +124,16 @@ async def accept_everything(context: Any, params: types.ElicitRequestParams) -> 
     return types.ElicitResult(action="accept", content={"confirm": True})
 
 
-def client(sandbox: RunningSandbox, *, budget: int | None = None, elicitation: Any = None) -> Client:
-    """An in-process MCP client of civis-mcp configured for the sandbox."""
+def client(sandbox: RunningSandbox, *, budget: int | None = None, elicitation: Any = accept_everything) -> Client:
+    """An in-process MCP client of civis-mcp configured for the sandbox; it says yes to every confirmation unless
+    told otherwise (the workflow tests are about workflows; the guard has its own tests)."""
     settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
     if budget is not None:
         settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url, result_budget=budget)
     return Client(build_server(settings), elicitation_callback=elicitation)
 
 
-def stdio_client(sandbox: RunningSandbox, elicitation: Any = None) -> Client:
+def stdio_client(sandbox: RunningSandbox, elicitation: Any = accept_everything) -> Client:
     """``civis-mcp serve`` in a subprocess over stdio, configured for the sandbox."""
     params = StdioServerParameters(
         command=sys.executable,
