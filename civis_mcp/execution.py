@@ -9,7 +9,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
 from civis_mcp.api.client import ApiResult, CivisClient, Pagination
-from civis_mcp.api.errors import CivisMCPError
+from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.audit import Decision
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
@@ -53,6 +53,8 @@ async def send(
         result = await state.client.call(op, params)
     except CivisMCPError as exc:
         message = state.client.redact(str(exc))
+        if isinstance(exc, CivisAPIError):
+            message += state.client.redact(await _pointer(state, op, params, exc))
         logger.info("%s", message)
         if decision is not None:
             status = getattr(exc, "status_code", None)
@@ -69,6 +71,14 @@ async def send(
             f"documented response (fields: {', '.join(fields)}). The call itself went through."
         )
     return present(bound(shaped, state.result_budget, more_hint(op, params)))
+
+
+async def _pointer(state: AppState, op: Operation, params: RequestModel, exc: CivisAPIError) -> str:
+    """Which tool fits an ID of another kind, or who can grant a refused permission (one extra read)."""
+    # Imported here: the workflows read through this module, so importing them at the top would be circular.
+    from civis_mcp.workflows.pointers import pointer_for
+
+    return await pointer_for(state.client, op, params, exc)
 
 
 def present(bounded: tuple[dict[str, Any], str], what: str = "The Civis API's answer") -> CallToolResult:
