@@ -7,12 +7,21 @@ Checked against the full Civis spec shipped with civis-python in ``tests/test_fi
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from civis_mcp.models.base import RequestModel, ResponseModel
-from civis_mcp.models.common import JobRun, OrderDir, PageNum, PermissionLevel, Schedule, User
+from civis_mcp.models.common import (
+    JobRun,
+    OrderDir,
+    PageNum,
+    PermissionLevel,
+    RunState,
+    Schedule,
+    User,
+    comma_separated,
+)
 
 __all__ = ["JobOrder", "JobSummary", "ListJobsParams"]
 
@@ -22,7 +31,7 @@ JobOrder = Literal["updated_at", "last_run_updated_at"]  # from the prose of GET
 class ListJobsParams(RequestModel):
     """Arguments of GET /jobs/ (comma-separated lists are sent as one string, as the spec says)."""
 
-    state: str | None = Field(default=None, description="Comma-sep last-run states.")
+    state: Annotated[str | None, comma_separated(RunState)] = Field(default=None, description="Comma-sep states.")
     type: str | None = Field(default=None, description="Comma-sep job types, e.g. JobTypes::CsvImport.")
     q: str | None = Field(default=None, description="Search on ID, name and job type.")
     permission: PermissionLevel | None = Field(default=None, description="Only jobs with this permission.")

@@ -46,7 +46,7 @@ class FindParams(RequestModel):
     scheduled: bool | None = Field(default=None, description="Only scheduled (true) or unscheduled (false).")
     author: int | None = Field(default=None, description="Only those of this user ID.")
     order: Literal["last_run", "updated"] = Field(
-        default="last_run", description="last_run: latest run (or failure) first; updated: latest change first."
+        default="last_run", description="last_run: latest run first; updated: latest change first."
     )
     limit: int = Field(default=20, ge=1, le=50, description="Per page, 1-50.")
     page_num: int = Field(default=1, ge=1, description="Page, from 1.")
