@@ -42,9 +42,7 @@ def visible_imports_in_state(rec: Recorded, last_run_state: str) -> set[int]:
             last = store.last_run(job.id)
             if job.hidden or job.archived or last is None or last.state != last_run_state:
                 continue
-            if (kind == "batch" and job.owner_id == rec.sandbox.state.caller_id) or job_level(
-                store, job, rec.sandbox.state.caller_id
-            ):
+            if job_level(store, job, rec.sandbox.state.caller_id) is not None:
                 found.add(job.id)
     return found
 
