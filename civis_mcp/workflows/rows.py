@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind
 from civis_mcp.workflows.logs import tail
@@ -61,9 +62,13 @@ def counts_in(lines: Iterable[dict[str, Any]]) -> RowCounts | None:
 
 
 async def read_row_counts(state: AppState, kind: Kind, import_id: int, run_id: int) -> RowCounts | None:
-    """The counts in the last lines of a run's log (one or two requests); None for a kind without logs."""
+    """The counts in the last lines of a run's log (one or two requests); None for a kind without logs, or when the
+    log cannot be read: the counts add to an answer, they never make it fail."""
     tool = KIND_TOOLS[kind].logs
     if tool is None:
         return None
-    window = await tail(state, tool, import_id, run_id, LINES_READ)
+    try:
+        window = await tail(state, tool, import_id, run_id, LINES_READ)
+    except CivisMCPError:
+        return None
     return counts_in(window.lines)
