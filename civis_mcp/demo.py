@@ -15,25 +15,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from civis_mcp.sandbox import SandboxConfig, running_sandbox
-from civis_mcp.sandbox.demo import (
-    DEMO_BAD_ROWS_CSV_IMPORT_ID,
-    DEMO_CSV_IMPORT_ID,
-    DEMO_FAILED_CSV_IMPORT_ID,
-    DEMO_GZIP_CSV_IMPORT_ID,
-    DEMO_HEADER_MISMATCH_CSV_IMPORT_ID,
-)
 
 __all__ = ["DemoOutcome", "main_demo", "play"]
-
-CSV_IMPORT_IDS = sorted(
-    {
-        DEMO_CSV_IMPORT_ID,
-        DEMO_FAILED_CSV_IMPORT_ID,
-        DEMO_BAD_ROWS_CSV_IMPORT_ID,
-        DEMO_HEADER_MISMATCH_CSV_IMPORT_ID,
-        DEMO_GZIP_CSV_IMPORT_ID,
-    }
-)
 
 
 class DemoError(RuntimeError):
@@ -89,25 +72,15 @@ async def play(out: TextIO, run_step_seconds: float = 0.1) -> DemoOutcome:
             tools = await client.list_tools()
             talk.say("client", f"connected to civis-mcp over stdio: {len(tools.tools)} tools")
 
-            talk.say("you", "Which of my imports failed recently?")
-            jobs = await _call(client, talk, outcome, "imports_list", limit=10)
-            for job in jobs.get("items", []):
-                last = (job.get("last_run") or {}).get("state") or "never run"
-                talk.detail(f"import job {job['id']:>4}  {job.get('name')!s:<34} {job.get('sync_type')!s:<11} {last}")
-            talk.say(
-                "assistant",
-                "Import jobs are listed above. CSV imports have no list in the API, so I check the "
-                "latest run of each CSV import.",
-            )
-            failed: int | None = None
-            for import_id in CSV_IMPORT_IDS:
-                runs = await _call(client, talk, outcome, "imports_list_files_csv_runs", id=import_id, limit=1)
-                state = (runs.get("items") or [{}])[0].get("state", "never run")
-                talk.detail(f"CSV import {import_id}: latest run {state}")
-                if state == "failed" and failed is None:
-                    failed = import_id
+            talk.say("you", "One of my CSV imports failed recently. Which one?")
+            found = await _call(client, talk, outcome, "imports_find", state=["failed"])
+            for item in found.get("items", []):
+                last = item.get("last_run") or {}
+                talk.detail(f"{item['kind']:<6} import {item['id']:>4}  {item.get('name')!s:<28} {last.get('at')}")
+            failed = next((item["id"] for item in found.get("items", []) if item.get("kind") == "csv"), None)
             if failed is None:
                 raise DemoError("no CSV import has a failed run")
+            talk.say("assistant", f"CSV import {failed} failed most recently.")
 
             talk.say("you", f"Why did CSV import {failed} fail?")
             errors = await _call(client, talk, outcome, "imports_tail_logs", import_id=failed, level="error", lines=3)

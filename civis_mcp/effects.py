@@ -54,6 +54,8 @@ class Assessment:
     """(what, text) pairs of upstream-controlled text shown as quoted data: names, e-mail bodies."""
     nothing_to_do: str | None = None
     """Set when the call would change nothing (the run already ended); then nothing is sent."""
+    missing: bool = False
+    """Set with ``nothing_to_do`` when the target itself was not found (HTTP 404)."""
 
     @property
     def question(self) -> str:

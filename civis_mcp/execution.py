@@ -9,7 +9,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
 from civis_mcp.api.client import ApiResult, CivisClient, Pagination
-from civis_mcp.api.errors import CivisMCPError
+from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.audit import Decision, Phase
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
@@ -17,7 +17,7 @@ from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence
 
-__all__ = ["error_result", "present", "read_operation", "send"]
+__all__ = ["error_pointer", "error_result", "present", "read_operation", "send"]
 
 logger = logging.getLogger("civis_mcp.tools")
 
@@ -61,6 +61,8 @@ async def send(
         result = await state.client.call(op, params)
     except CivisMCPError as exc:
         message = state.client.redact(str(exc))
+        if isinstance(exc, CivisAPIError):
+            message += state.client.redact(await error_pointer(state, op, params, exc))
         logger.info("%s", message)
         if decision is not None:
             status = getattr(exc, "status_code", None)
@@ -80,6 +82,14 @@ async def send(
     if decision is not None:
         state.record(op, arguments, decision, result.status_code, phase=Phase.OUTCOME)
     return present(bound(shaped, state.result_budget, more_hint(op, params)))
+
+
+async def error_pointer(state: AppState, op: Operation, params: RequestModel, exc: CivisAPIError) -> str:
+    """Which tool fits an ID of another kind, or who can grant a refused permission (one extra read)."""
+    # Imported here: the workflows read through this module, so importing them at the top would be circular.
+    from civis_mcp.workflows.pointers import pointer_for
+
+    return await pointer_for(state.client, op, params, exc)
 
 
 def present(bounded: tuple[dict[str, Any], str], what: str = "The Civis API's answer") -> CallToolResult:

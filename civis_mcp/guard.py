@@ -30,11 +30,11 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ElicitResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
-from civis_mcp.api.errors import CivisMCPError
+from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.effects import MAX_QUESTION, Assessment, Guard, quoted
-from civis_mcp.execution import error_result, send
+from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
 from civis_mcp.previews import LiveState
@@ -115,7 +115,11 @@ async def run_guarded(
         assessment = await _assess(op, guard, state, params)
         if assessment.nothing_to_do:
             state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
-            return error_result(f"{op.tool_name} sent nothing: {assessment.nothing_to_do}")
+            text = f"{op.tool_name} sent nothing: {assessment.nothing_to_do}"
+            if assessment.missing:  # an ID of another kind of import? say which tool fits
+                not_found = CivisAPIError(text, status_code=404, error_description=None, operation=op.tool_name)
+                text += state.client.redact(await error_pointer(state, op, params, not_found))
+            return error_result(text)
         if not assessment.effects:
             return await send(state, op, params, arguments, Decision.NO_EFFECT)
         decision = await _confirm(op, ctx, state, assessment, rounds, ticket, answer)

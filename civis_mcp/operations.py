@@ -113,7 +113,7 @@ OPERATIONS: tuple[Operation, ...] = (
         response=m.ImportSummary,
         title="List import jobs",
         description="List import jobs (Dbsync, AutoImport, GdocImport), filtered and paged. "
-        "CSV and batch imports have their own tools.",
+        "To find imports of every kind (CSV too), use imports_find.",
         toolset=Toolset.IMPORTS,
         returns_list=True,
     ),

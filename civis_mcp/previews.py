@@ -126,7 +126,9 @@ def _table(schema: str | None, table: str | None) -> str:
 
 
 def _not_found(what: str, doing: str) -> Assessment:
-    return Assessment(action=f"{doing} {what}", nothing_to_do=f"{what[0].upper()}{what[1:]} was not found (HTTP 404).")
+    return Assessment(
+        action=f"{doing} {what}", nothing_to_do=f"{what[0].upper()}{what[1:]} was not found (HTTP 404).", missing=True
+    )
 
 
 def _runs_on_its_own(job: Import) -> bool:

@@ -24,8 +24,8 @@ async def test_demo_repairs_the_failed_csv_import() -> None:
     transcript = out.getvalue()
     assert outcome.repaired_import_id == DEMO_FAILED_CSV_IMPORT_ID
     assert outcome.final_state == "succeeded"
-    # The scripted session: list, find the failed CSV import, read its logs, diagnose, fix, rerun, wait.
-    assert outcome.steps[:1] == ["imports_list"]
+    # The scripted session: find the failed CSV import, read its logs, diagnose, fix, rerun, wait.
+    assert outcome.steps[:1] == ["imports_find"]  # found in one call, no ID guessed
     for step in (
         "imports_tail_logs",
         "imports_diagnose_run",

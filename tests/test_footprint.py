@@ -28,10 +28,10 @@ from civis_mcp.operations import OPERATIONS
 from civis_mcp.server import build_server
 
 # The 46 operation tools' name + description + input schema, o200k tokens. The target is 9,000
-# (OPERATION_TOKENS_TARGET); it is missed, so this is the measured 10,502 rounded up to the next 100.
+# (OPERATION_TOKENS_TARGET); it is missed, so this is the measured 10,507 rounded up to the next 100.
 # See benchmarks/README.md ("Context footprint").
 OPERATION_TOKENS_CEILING = 10_600
-# The whole tools/list answer (49 tools, output schemas included), bytes: at most a third of the bridge's 263,546
+# The whole tools/list answer (50 tools, output schemas included), bytes: at most a third of the bridge's 263,546
 # bytes (the target, met since output schemas stop at the first level; see civis_mcp/schema.compact_output).
 TOOLS_LIST_BYTES_CEILING = BRIDGE_TOOLS_LIST_BYTES // 3
 

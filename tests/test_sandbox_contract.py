@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from civis_mcp.api.wire import build_path, encode_query, snake_keys
+from civis_mcp.jobs import BEYOND_IMPORTS
 from civis_mcp.operations import OPERATIONS, Operation
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, create_app, running_sandbox
 from civis_mcp.sandbox import demo as d
@@ -201,7 +202,8 @@ def _all_answers(sandbox: RunningSandbox, client: httpx.Client) -> dict[str, htt
 
 
 def test_every_operation_has_exactly_one_handler_and_route() -> None:
-    assert set(HANDLERS) == {op.method for op in OPERATIONS}
+    served = (*OPERATIONS, *BEYOND_IMPORTS)
+    assert set(HANDLERS) == {op.method for op in served}
     app = create_app(SandboxConfig())
     app.state.sandbox.close()  # only the routing table is needed
     routes = {
@@ -209,9 +211,9 @@ def test_every_operation_has_exactly_one_handler_and_route() -> None:
         for route in app.routes
         for method in (getattr(route, "methods", None) or [])
     }
-    for op in OPERATIONS:
+    for op in served:
         assert (op.verb, route_path(op)) in routes, op.method
-    assert len({(op.verb, route_path(op)) for op in OPERATIONS}) == len(OPERATIONS)
+    assert len({(op.verb, route_path(op)) for op in served}) == len(served)
 
 
 by_operation = pytest.mark.parametrize("op", OPERATIONS, ids=[op.method for op in OPERATIONS])

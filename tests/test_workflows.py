@@ -559,7 +559,10 @@ async def test_wait_sends_progress_the_client_sees_over_stdio(slow_rec: Recorded
     waited = result.structured_content
     assert waited is not None
     assert waited["finished"] is True and waited["run"]["id"] == run["id"]
-    assert waited["run"]["state"] == "succeeded" and waited["note"] == f"Run {run['id']} ended: succeeded."
+    assert waited["run"]["state"] == "succeeded"
+    # The row count is in the run's log, not in the run: the answer says it, so nobody has to read the log for it.
+    assert waited["rows"] == {"rows_loaded": 50, "rows_rejected": None}
+    assert waited["note"] == f"Run {run['id']} ended: succeeded. Its log says: 50 row(s) loaded."
     assert len(seen) >= 2, seen
     progress = [item[0] for item in seen]
     assert progress == sorted(progress) and len(set(progress)) == len(progress)  # strictly increasing

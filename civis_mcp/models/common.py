@@ -6,9 +6,9 @@ Argument models for the path and paging parameters that recur across operations 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from civis_mcp.models.base import KnownValues, RequestModel, ResponseModel
 
@@ -33,6 +33,25 @@ ReportedSyncType = Annotated[str, KnownValues(SyncType)]
 ReportedExistingTableRows = Annotated[str, KnownValues(ExistingTableRows)]
 ReportedDistStyle = Annotated[str, KnownValues(DistStyle)]
 ReportedColumnDelimiter = Annotated[str, KnownValues(ColumnDelimiter)]
+
+
+def comma_separated(closed_set: Any) -> AfterValidator:
+    """Checks a comma-separated argument (as the spec sends several values in one string) against a closed set: a
+    value outside it is refused with the valid values, instead of silently matching nothing upstream."""
+    valid = tuple(get_args(closed_set))
+
+    def check(text: str | None) -> str | None:
+        if text is None:
+            return None
+        wrong = [part.strip() for part in text.split(",") if part.strip() not in valid]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(repr(part) for part in wrong)} not allowed; use one or more of {', '.join(valid)}"
+            )
+        return text
+
+    return AfterValidator(check)
+
 
 # --- reusable argument fields -----------------------------------------------------------------------------------------
 

@@ -36,10 +36,12 @@ from civis_mcp.models.common import (
     Schedule,
     SyncType,
     User,
+    comma_separated,
 )
 
 # --- closed sets ------------------------------------------------------------------------------------------------------
 
+ImportStatus = Literal["running", "failed", "succeeded", "idle", "scheduled"]  # from the prose of GET /imports status
 ImportOrder = Literal["updated_at", "name", "created_at", "last_run.updated_at"]  # from the prose of GET /imports order
 Archived = Literal["true", "false", "all", ""]  # spec enum; "" is read as "false"
 ExportAction = Literal["newsprsht", "newwksht", "updatewksht", "appendwksht"]  # from the prose of exportAction
@@ -214,10 +216,14 @@ class AdvancedSyncOptionsInput(RequestModel):
 class ListImportsParams(RequestModel):
     """Arguments of GET /imports/: filters and paging."""
 
-    type: str | None = Field(default=None, description="Comma-sep: Dbsync,AutoImport,GdocImport,GdocExport.")
+    type: Annotated[str | None, comma_separated(SyncType)] = Field(
+        default=None, description="Comma-sep: Dbsync,AutoImport,GdocImport,GdocExport."
+    )
     destination: str | None = Field(default=None, description="Comma-sep destination host IDs.")
     source: str | None = Field(default=None, description="Comma-sep source host IDs; type=Dbsync.")
-    status: str | None = Field(default=None, description="Comma-sep: running,failed,succeeded,idle,scheduled.")
+    status: Annotated[str | None, comma_separated(ImportStatus)] = Field(
+        default=None, description="Comma-sep: running,failed,succeeded,idle,scheduled."
+    )
     author: str | None = Field(default=None, description="Comma-sep author user IDs.")
     hidden: Hidden
     archived: Archived | None = Field(default=None, description="Archived filter (default false).")

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civis_mcp import __version__
 from civis_mcp.api.wire import camel_to_snake
+from civis_mcp.jobs import BEYOND_IMPORTS
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS, Operation
 from civis_mcp.sandbox.config import SandboxConfig
@@ -339,11 +340,12 @@ class _Outbound:
 def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> Starlette:
     """The sandbox as an ASGI app. Opens (and on first use seeds) its state now; closes it when the app stops."""
     state = sandbox or Sandbox(config or SandboxConfig())
-    missing = sorted({op.method for op in OPERATIONS} - set(HANDLERS))
+    served = (*OPERATIONS, *BEYOND_IMPORTS)
+    missing = sorted({op.method for op in served} - set(HANDLERS))
     if missing:
         raise RuntimeError(f"no sandbox handler for: {', '.join(missing)}")
     routes = [Route("/health", _health, methods=["GET"])]
-    routes += [Route(route_path(op), _endpoint(op), methods=[op.verb], name=op.tool_name) for op in OPERATIONS]
+    routes += [Route(route_path(op), _endpoint(op), methods=[op.verb], name=op.tool_name) for op in served]
     routes.append(Route(f"/{UPLOAD_PREFIX}/{{file_id:int}}/{{token}}", _upload, methods=["PUT", "POST"]))
 
     @asynccontextmanager

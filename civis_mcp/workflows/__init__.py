@@ -15,7 +15,17 @@ from pydantic import BaseModel
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Toolset
 from civis_mcp.workflows.diagnose import diagnose
-from civis_mcp.workflows.models import DiagnoseParams, Diagnosis, TailParams, TailResult, WaitParams, WaitResult
+from civis_mcp.workflows.find import find_imports
+from civis_mcp.workflows.models import (
+    DiagnoseParams,
+    Diagnosis,
+    FindParams,
+    FindResult,
+    TailParams,
+    TailResult,
+    WaitParams,
+    WaitResult,
+)
 from civis_mcp.workflows.runs import WorkflowError
 from civis_mcp.workflows.tail import tail_logs
 from civis_mcp.workflows.wait import wait_for_run
@@ -43,7 +53,20 @@ async def _tail(state: Any, params: Any, progress: Any) -> BaseModel:
     return await tail_logs(state, params)
 
 
+async def _find(state: Any, params: Any, progress: Any) -> BaseModel:
+    return await find_imports(state, params)
+
+
 WORKFLOWS: tuple[Workflow, ...] = (
+    Workflow(
+        "imports_find",
+        "Find imports of every kind",
+        "Find imports of any kind (import job, CSV, batch) by last-run state, name, schedule or author, e.g. every "
+        "failed import. Gives each one's kind, last run and error, next run, and the tools for its kind.",
+        FindParams,
+        FindResult,
+        _find,
+    ),
     Workflow(
         "imports_diagnose_run",
         "Diagnose a failed import run",

@@ -20,6 +20,7 @@ from civis_mcp.untrusted import one_line
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
 from civis_mcp.workflows.logs import LEVEL_RANK, tail
 from civis_mcp.workflows.models import Cause, DiagnoseParams, Diagnosis, Fix, LogLine, RunFacts
+from civis_mcp.workflows.rows import counts_in
 from civis_mcp.workflows.runs import WorkflowError, find_run
 
 __all__ = ["classify", "diagnose"]
@@ -251,6 +252,7 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
         evidence=evidence,
         configuration=_configuration(settings, fields, fix),
         fix=fix,
+        rows=counts_in(lines),
         not_examined=not_examined,
     )
 

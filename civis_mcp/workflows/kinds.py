@@ -15,7 +15,7 @@ from civis_mcp.api.errors import CivisAPIError
 from civis_mcp.execution import read_operation
 from civis_mcp.state import AppState
 
-__all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "find_kind"]
+__all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "counterpart", "find_kind", "kind_of_path"]
 
 
 class Kind(StrEnum):
@@ -35,6 +35,12 @@ class KindTools:
     """The tool that changes the import's settings."""
     start: str | None
     """The tool that starts a run."""
+    cancel: str | None = None
+    """The tool that cancels a run."""
+
+    def family(self) -> str:
+        """Its tools, for a sentence that says which to use."""
+        return ", ".join(tool for tool in vars(self).values() if tool is not None)
 
 
 KIND_TOOLS: dict[Kind, KindTools] = {
@@ -45,9 +51,16 @@ KIND_TOOLS: dict[Kind, KindTools] = {
         "imports_list_files_csv_runs_logs",
         "imports_patch_files_csv",
         "imports_post_files_csv_runs",
+        "imports_delete_files_csv_runs",
     ),
     Kind.IMPORT: KindTools(
-        "imports_get", "imports_list_runs", None, "imports_list_runs_logs", "imports_patch", "imports_post_runs"
+        "imports_get",
+        "imports_list_runs",
+        None,
+        "imports_list_runs_logs",
+        "imports_patch",
+        "imports_post_runs",
+        "imports_post_cancel",
     ),
     Kind.FILE: KindTools(
         None,
@@ -56,6 +69,7 @@ KIND_TOOLS: dict[Kind, KindTools] = {
         "imports_list_files_runs_logs",
         None,
         "imports_post_files_runs",
+        "imports_delete_files_runs",
     ),
     Kind.BATCH: KindTools("imports_get_batches", None, None, None, None, None),
 }
@@ -87,3 +101,24 @@ async def find_kind(state: AppState, import_id: int, kind: Kind | None) -> tuple
         if found is not None:
             return candidate, found
     return None
+
+
+def kind_of_path(path: str) -> Kind | None:
+    """The kind of import an operation's path serves, or None when it serves several (shares, projects, ...)."""
+    if path.startswith("/imports/files/csv/{id}"):
+        return Kind.CSV
+    if path.startswith("/imports/files/{id}"):
+        return Kind.FILE
+    if path.startswith("/imports/batches/{id}"):
+        return Kind.BATCH
+    shared = ("/shares", "/dependencies", "/transfer", "/projects")
+    if path.startswith("/imports/{id}") and not any(part in path for part in shared):
+        return Kind.IMPORT
+    return None
+
+
+def counterpart(tool: str, kind: Kind, other: Kind) -> str | None:
+    """The tool of kind ``other`` that does what ``tool`` does for ``kind`` (get, list runs, start, ...), if any."""
+    mine, theirs = vars(KIND_TOOLS[kind]), vars(KIND_TOOLS[other])
+    role = next((name for name, value in mine.items() if value == tool), None)
+    return None if role is None else theirs.get(role)

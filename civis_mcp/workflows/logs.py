@@ -9,9 +9,9 @@ forward from the start, still keeping only N lines.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from civis_mcp.state import AppState
@@ -37,6 +37,8 @@ class LogWindow:
     """True when every line of the run (so far) was examined."""
     next_after_id: int | None = None
     """Cursor for the lines after the last one examined."""
+    filtered: Counter[str] = field(default_factory=Counter)
+    """Lines examined but left out by the level filter, by their level."""
 
 
 def _matches(line: dict[str, Any], level: LogLevel | None) -> bool:
@@ -64,6 +66,7 @@ async def read_after(
 ) -> LogWindow:
     """Up to ``count`` lines (at ``level`` or above) after ``after_id``, reading at most ``scan_limit`` lines."""
     found: list[dict[str, Any]] = []
+    filtered: Counter[str] = Counter()
     examined, cursor, max_id = 0, after_id, None
     while len(found) < count and examined < scan_limit:
         lines, max_id = await _page(state, tool, import_id, run_id, cursor, PAGE)
@@ -74,9 +77,11 @@ async def read_after(
                 found.append(line)
                 if len(found) == count:
                     break
+            else:
+                filtered[str(line.get("level"))] += 1
         if len(lines) < PAGE:
-            return LogWindow(found, examined, max_id, complete=len(found) < count, next_after_id=cursor)
-    return LogWindow(found, examined, max_id, complete=False, next_after_id=cursor)
+            return LogWindow(found, examined, max_id, len(found) < count, cursor, filtered)
+    return LogWindow(found, examined, max_id, complete=False, next_after_id=cursor, filtered=filtered)
 
 
 async def _forward(
@@ -107,6 +112,7 @@ async def tail(
     if len(first) == PAGE and max_id is not None and max_id - window > first[-1]["id"]:
         start = await _find_start(state, tool, import_id, run_id, max_id, window)
     kept: deque[dict[str, Any]] = deque(maxlen=count)
+    filtered: Counter[str] = Counter()
     examined, cursor = 0, start
     async for lines in _forward(state, tool, import_id, run_id, start, first if start == 0 else None):
         for line in lines:
@@ -114,7 +120,9 @@ async def tail(
             cursor = line["id"]
             if _matches(line, level):
                 kept.append(line)
-    return LogWindow(list(kept), examined, max_id, complete=start == 0, next_after_id=cursor or None)
+            else:
+                filtered[str(line.get("level"))] += 1
+    return LogWindow(list(kept), examined, max_id, start == 0, cursor or None, filtered)
 
 
 async def _find_start(state: AppState, tool: str, import_id: int, run_id: int, max_id: int, window: int) -> int:

@@ -1,4 +1,4 @@
-"""Arguments and results of the workflow tools (diagnose a run, wait for a run, tail a run's log)."""
+"""Arguments and results of the workflow tools (find imports, diagnose a run, wait for a run, tail a run's log)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,52 @@ class TailParams(RequestModel):
     level: Literal["debug", "info", "warn", "error", "fatal"] | None = Field(
         default=None, description="Only lines at this level or above."
     )
+
+
+class FindParams(RequestModel):
+    state: list[Literal["queued", "running", "succeeded", "failed", "cancelled"]] | None = Field(
+        default=None, description="Only these last-run states."
+    )
+    kind: Literal["import", "csv", "batch"] | None = Field(default=None, description="Only this kind.")
+    q: str | None = Field(default=None, description="Name or ID to search for.")
+    scheduled: bool | None = Field(default=None, description="Only scheduled (true) or unscheduled (false).")
+    author: int | None = Field(default=None, description="Only those of this user ID.")
+    order: Literal["last_run", "updated"] = Field(
+        default="last_run", description="last_run: latest run first; updated: latest change first."
+    )
+    limit: int = Field(default=20, ge=1, le=50, description="Per page, 1-50.")
+    page_num: int = Field(default=1, ge=1, description="Page, from 1.")
+
+
+class FoundRun(BaseModel):
+    id: int | None = None
+    state: str | None = None
+    at: str | None = Field(default=None, description="When it finished (or started, or was queued).")
+    error: str | None = None
+
+
+class FoundImport(BaseModel):
+    id: int
+    name: str | None = None
+    kind: Kind
+    last_run: FoundRun | None = None
+    scheduled: bool = False
+    next_run_at: str | None = None
+    author: str | None = None
+
+
+class FindResult(BaseModel):
+    items: list[FoundImport]
+    tools: dict[str, str] = Field(description="The tools for each kind listed.")
+    next_page: int | None = None
+    note: str | None = None
+
+
+class RowCounts(BaseModel):
+    """Rows a run loaded and rejected, as its log says (None when the log does not say)."""
+
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
 
 
 class RunFacts(BaseModel):
@@ -93,6 +139,7 @@ class Diagnosis(BaseModel):
     evidence: list[LogLine] = Field(default_factory=list, description="Error log lines with a little context.")
     configuration: dict[str, Any] = Field(default_factory=dict, description="Current values of the settings involved.")
     fix: Fix | None = None
+    rows: RowCounts | None = None
     not_examined: list[str] = Field(default_factory=list)
 
 
@@ -102,6 +149,7 @@ class WaitResult(BaseModel):
     run: RunFacts
     finished: bool
     waited_seconds: float
+    rows: RowCounts | None = None
     note: str
 
 
@@ -113,4 +161,5 @@ class TailResult(BaseModel):
     examined: int = Field(description="Log lines looked at (before the level filter).")
     complete: bool = Field(description="True when the whole log (so far) was examined.")
     next_after_id: int | None = Field(default=None, description="Pass as after_id to read on.")
+    filtered_out: dict[str, int] | None = Field(default=None, description="Lines the level filter left out, by level.")
     note: str | None = None

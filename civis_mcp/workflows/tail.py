@@ -5,7 +5,7 @@ from __future__ import annotations
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
-from civis_mcp.workflows.logs import read_after, tail
+from civis_mcp.workflows.logs import LEVEL_RANK, read_after, tail
 from civis_mcp.workflows.models import LogLine, TailParams, TailResult
 from civis_mcp.workflows.runs import WorkflowError, find_run
 
@@ -51,6 +51,9 @@ async def tail_logs(state: AppState, params: TailParams) -> TailResult:
             else f"{dropped} line(s) left out to fit the result budget; call again with after_id={lines[-1].id}."
         )
     next_after = lines[-1].id if dropped and params.after_id is not None and lines else window.next_after_id
+    filtered_out = dict(window.filtered) if params.level and window.filtered else None
+    if filtered_out:
+        note = " ".join(filter(None, [note, _filtered_note(filtered_out, params.level, window.examined)]))
     return TailResult(
         kind=kind,
         import_id=params.import_id,
@@ -59,8 +62,21 @@ async def tail_logs(state: AppState, params: TailParams) -> TailResult:
         examined=window.examined,
         complete=window.complete and not dropped,
         next_after_id=next_after,
+        filtered_out=filtered_out,
         note=note,
     )
+
+
+def _filtered_note(filtered: dict[str, int], level: str | None, examined: int) -> str:
+    """How many lines ``level`` left out, and the level to ask for to see the most important of them."""
+    counts = ", ".join(f"{count} {name}" for name, count in sorted(filtered.items(), key=_rank, reverse=True))
+    highest = max(filtered, key=lambda name: LEVEL_RANK.get(name, 0))
+    see = f" level='{highest}' shows the {highest} lines." if highest in LEVEL_RANK and highest != "unknown" else ""
+    return f"level='{level}' left out {sum(filtered.values())} of the {examined} lines examined ({counts});{see}"
+
+
+def _rank(item: tuple[str, int]) -> int:
+    return LEVEL_RANK.get(item[0], 0)
 
 
 def _fit(lines: list[LogLine], budget: int, keep_newest: bool) -> tuple[list[LogLine], int]:

@@ -13,7 +13,8 @@ import anyio
 
 from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import Kind, find_kind
-from civis_mcp.workflows.models import WaitParams, WaitResult
+from civis_mcp.workflows.models import RowCounts, WaitParams, WaitResult
+from civis_mcp.workflows.rows import read_row_counts
 from civis_mcp.workflows.runs import ENDED, WorkflowError, find_run, read_run
 
 __all__ = ["wait_for_run"]
@@ -42,13 +43,15 @@ async def wait_for_run(
             f"Run {run.id} is {run.state} after {waited:.0f} s.",
         )
         if run.state in ENDED:
+            rows = await read_row_counts(state, kind, params.import_id, run.id)
             return WaitResult(
                 kind=kind,
                 import_id=params.import_id,
                 run=run,
                 finished=True,
                 waited_seconds=waited,
-                note=f"Run {run.id} ended: {run.state}.",
+                rows=rows,
+                note=f"Run {run.id} ended: {run.state}.{_rows_sentence(rows)}",
             )
         remaining = params.timeout_seconds - waited
         if remaining <= 0:
@@ -64,3 +67,14 @@ async def wait_for_run(
         await sleep(min(interval, remaining))  # the last poll lands on the deadline, not an interval before it
         interval = min(interval * 2, MAX_INTERVAL)
         run = await read_run(state, kind, params.import_id, run.id)
+
+
+def _rows_sentence(rows: RowCounts | None) -> str:
+    if rows is None:
+        return ""
+    parts = [
+        f"{count:,} row(s) {what}"
+        for count, what in ((rows.rows_loaded, "loaded"), (rows.rows_rejected, "rejected"))
+        if count is not None
+    ]
+    return f" Its log says: {', '.join(parts)}."
