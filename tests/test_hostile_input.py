@@ -163,6 +163,7 @@ async def test_a_whole_number_still_goes_through(fake: FakeCivis) -> None:
 
 # --- answers that cannot be used --------------------------------------------------------------------------------------
 
+
 def _utf8(text: str) -> str:
     """``text`` as its UTF-8 bytes on the wire (the fake server writes headers in Latin-1)."""
     return text.encode().decode("latin-1")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -169,7 +170,7 @@ class CivisClient:
         retry_in = self.breaker.retry_in()
         if retry_in is None:
             return
-        wait = max(1, round(retry_in + 0.5))
+        wait = max(1, math.ceil(retry_in))
         at = (datetime.now(UTC) + timedelta(seconds=wait)).strftime("%H:%M:%S UTC")
         raise CircuitOpenError(
             f"{op.tool_name} was not sent: the last {self.breaker.failures} calls to Civis failed in a row (the "
