@@ -77,6 +77,18 @@ async def test_retries_stop_before_the_deadline() -> None:
     assert route.call_count == 3
 
 
+@pytest.mark.parametrize("header", ["\u00b2", "\u0663", "9" * 5000, "Mon, 99 Foo 99999 99:99:99 GMT"])
+async def test_a_retry_after_in_odd_digits_is_ignored_not_a_crash(header: str) -> None:
+    timer = FakeTime()
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.get("/imports/7").mock(
+            side_effect=[httpx.Response(503, headers=[(b"Retry-After", header.encode())]), httpx.Response(200)]
+        )
+        async with make_client(timer) as client:
+            await get(client)
+    assert route.call_count == 2 and len(timer.waits) == 1 and timer.waits[0] <= 0.5  # the ordinary backoff
+
+
 async def test_the_default_deadline_is_a_minute() -> None:
     assert Settings().call_deadline == 60.0
     assert Settings.from_env({}).call_deadline == 60.0
