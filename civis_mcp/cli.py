@@ -55,6 +55,24 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
     )
     serve.add_argument(
+        "--call-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="most time one call to Civis may take, retries included (env CIVIS_MCP_CALL_DEADLINE; default 60)",
+    )
+    serve.add_argument(
+        "--breaker-failures",
+        type=int,
+        metavar="N",
+        help="pause calls to Civis after N calls in a row fail (env CIVIS_MCP_BREAKER_FAILURES; default 5)",
+    )
+    serve.add_argument(
+        "--breaker-cooldown",
+        type=float,
+        metavar="SECONDS",
+        help="how long calls stay paused, answered at once with an error (env CIVIS_MCP_BREAKER_COOLDOWN; default 30)",
+    )
+    serve.add_argument(
         "--audit-log",
         type=Path,
         metavar="PATH",
@@ -127,6 +145,12 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         overrides["audit_log"] = args.audit_log
     if args.audit_required:
         overrides["audit_required"] = True
+    for name in ("call_deadline", "breaker_failures", "breaker_cooldown"):
+        value = getattr(args, name)
+        if value is not None:
+            if not value > 0 or value == float("inf"):
+                raise ValueError(f"--{name.replace('_', '-')} must be greater than 0, got {value}.")
+            overrides[name] = value
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 

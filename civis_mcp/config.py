@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,12 @@ class Settings:
     retry_budget: float = 60.0
     """Seconds that one tool call may spend waiting between retries, in total."""
     max_attempts: int = 6
+    call_deadline: float = 60.0
+    """Seconds one call to Civis may take in all, its retries and the waits between them included."""
+    breaker_failures: int = 5
+    """Calls to Civis failing in a row (no answer, or a 5xx status) after which calls are paused."""
+    breaker_cooldown: float = 30.0
+    """Seconds calls stay paused once ``breaker_failures`` is reached; they are refused at once meanwhile."""
     read_only: bool = False
     """Offer only read tools; write and destructive tools are neither listed nor callable."""
     toolsets: frozenset[str] | None = None
@@ -48,6 +55,9 @@ class Settings:
             connect_timeout=_float(env, "CIVIS_MCP_CONNECT_TIMEOUT", 10.0),
             read_timeout=_float(env, "CIVIS_MCP_READ_TIMEOUT", 60.0),
             retry_budget=_float(env, "CIVIS_MCP_RETRY_BUDGET", 60.0),
+            call_deadline=_float(env, "CIVIS_MCP_CALL_DEADLINE", 60.0),
+            breaker_failures=_count(env, "CIVIS_MCP_BREAKER_FAILURES", 5),
+            breaker_cooldown=_float(env, "CIVIS_MCP_BREAKER_COOLDOWN", 30.0),
             read_only=_flag(env, "CIVIS_MCP_READ_ONLY"),
             toolsets=_names(env, "CIVIS_MCP_TOOLSETS"),
             tools=_names(env, "CIVIS_MCP_TOOLS"),
@@ -67,9 +77,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds, got {raw!r}.") from None
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {raw!r}.")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {raw!r}.")
+    return int(raw)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -15,7 +15,7 @@ from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
 from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound
 from civis_mcp.state import AppState
-from civis_mcp.untrusted import fence
+from civis_mcp.untrusted import fence, fence_inline
 
 __all__ = ["error_pointer", "error_result", "present", "read_operation", "send"]
 
@@ -74,7 +74,8 @@ async def send(
         fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
         message = (
             f"{op.tool_name}: Civis answered HTTP {result.status_code}, but the answer does not match the "
-            f"documented response (fields: {', '.join(fields)}). The call itself went through."
+            # Field paths can hold Civis's own keys (a column name under column_overrides): fenced as its words.
+            f"documented response (fields: {fence_inline(', '.join(fields))}). The call itself went through."
         )
         if decision is not None:
             state.record(op, arguments, Decision.MALFORMED_ANSWER, result.status_code, message, phase=Phase.OUTCOME)

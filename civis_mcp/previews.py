@@ -651,9 +651,11 @@ async def add_to_project(live: LiveState, params: ProjectLinkParams) -> Assessme
     if any(p.id == params.project_id for p in projects):
         # Already in it: adding again shows it to nobody new.
         return Assessment(action=action, facts=(f"Import #{params.id} is in project #{params.project_id} already.",))
+    job = await live.import_job(params.id)
     return Assessment(
         action=action,
         effects=frozenset({Effect.EXPOSES}),
+        quoted=_name(f"import #{params.id}", job.name if job else None),
         facts=(
             "Everyone who can see the project can see the import, and a project that auto-shares gives its members "
             "access to it. The Imports API cannot read a project's members before the import is in it, so civis-mcp "
@@ -672,9 +674,11 @@ async def remove_from_project(live: LiveState, params: ProjectLinkParams) -> Ass
             nothing_to_do=f"Import #{params.id} is not in project #{params.project_id}; nothing to remove.",
         )
     members = ", ".join(f"#{u.id}" for u in project.users or [] if u.id is not None) or "none listed"
+    job = await live.import_job(params.id)
     return Assessment(
         action=action,
         effects=frozenset({Effect.STOPS}),
         facts=(f"It is hidden from the project's view (members: {members}); the import itself is kept.",),
-        quoted=_name(f"project #{params.project_id}", project.name),
+        quoted=_name(f"import #{params.id}", job.name if job else None)
+        + _name(f"project #{params.project_id}", project.name),
     )

@@ -1,8 +1,13 @@
 """Text that came from upstream (names, log lines, error messages) is data, never instructions.
 
-``sanitize`` removes what can hide or disguise text from a person or a model: control characters, ANSI escape
-sequences, and invisible Unicode (tag characters, bidi overrides and isolates, zero-width characters), including
-their HTML-entity spellings. Ordinary text, accents and emoji included, is left untouched.
+``sanitize`` removes what can hide or disguise text from a person or a model, chosen by Unicode category rather
+than from a list of known tricks: control characters (``Cc``, but tab and newline), format characters (``Cf``: bidi
+embeddings, overrides and isolates, zero-width characters, tag characters, soft hyphens), private-use characters
+(``Co``), lone surrogates (``Cs``), and the other code points Unicode says render as nothing
+(``Default_Ignorable_Code_Point``: variation selectors, fillers), plus ANSI escape sequences and the HTML-entity
+spellings of all of these. Variation selectors go too: a run of them after a visible character can carry a whole
+hidden message ("emoji smuggling"), so an emoji loses its presentation selector ("❤️" becomes "❤"). Ordinary text,
+accents, scripts and emoji included, is otherwise left untouched.
 
 ``fence`` wraps upstream text between markers whose boundary is random for every call, so the text cannot close the
 fence early and pose as the server's own words: it would have to guess 48 random bits first.
@@ -13,40 +18,77 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["clean_json", "fence", "fence_inline", "one_line", "sanitize"]
+__all__ = ["clean_json", "clean_text", "fence", "fence_inline", "hidden", "one_line", "sanitize"]
 
 # ANSI CSI sequences (colours, cursor moves) and OSC sequences (titles, hyperlinks).
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_INVISIBLE_RANGES = (
-    (0x0000, 0x0008),
-    (0x000B, 0x001F),
-    (0x007F, 0x009F),  # C0 and C1 controls, but not \t and \n
-    (0x00AD, 0x00AD),  # soft hyphen
-    (0x061C, 0x061C),  # Arabic letter mark (bidi)
-    (0x180E, 0x180E),  # Mongolian vowel separator
-    (0x200B, 0x200F),  # zero-width space, non-joiner, joiner, LRM, RLM
-    (0x202A, 0x202E),  # bidi embeddings and overrides
-    (0x2060, 0x2064),  # word joiner, invisible operators
-    (0x2066, 0x2069),  # bidi isolates
-    (0xFEFF, 0xFEFF),  # zero-width no-break space (BOM)
-    (0xE0000, 0xE007F),  # tag characters
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+_KEPT = frozenset(map(ord, "\t\n"))
+# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) beyond the Cf category: code points that render as
+# nothing although their category says otherwise (combining marks, letters) or they are still unassigned.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian free variation selectors and vowel separator
+    (0x2065, 0x2065),  # reserved among the invisible operators and bidi isolates
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),  # reserved before the specials
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
+    (0xE0000, 0xE0FFF),  # tag characters, variation selectors supplement, and the rest of that plane's block
 )
-_INVISIBLE = re.compile("[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _INVISIBLE_RANGES) + "]")
 # Numeric and named entities, so "&#x202E;" cannot smuggle an override past a renderer that decodes HTML.
 # The semicolon is optional: renderers decode "&#8238" and "&shy" too.
 _ENTITY = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,10}|[a-zA-Z][a-zA-Z0-9]{1,31});?")
+_CACHE_LIMIT = 1 << 16
 
 
-def _drop_invisible_entity(match: re.Match[str]) -> str:
-    decoded = html.unescape(match.group(0))
-    return "" if decoded != match.group(0) and _INVISIBLE.fullmatch(decoded) else match.group(0)
+def hidden(char: str) -> bool:
+    """Whether ``char`` is one that ``sanitize`` removes (tab and newline are kept)."""
+    code = ord(char)
+    if code in _KEPT:
+        return False
+    if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+        return True
+    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+
+
+class _Removals(dict[int, int | None]):
+    """A ``str.translate`` table filled on demand: None removes a character, its own code keeps it.
+
+    Deciding by category means a lookup per distinct character; the answers are cached, up to a bound, so text that
+    uses many distinct characters cannot grow the table without end.
+    """
+
+    def __missing__(self, code: int) -> int | None:
+        verdict = None if hidden(chr(code)) else code
+        if len(self) < _CACHE_LIMIT:
+            self[code] = verdict
+        return verdict
+
+
+_REMOVALS = _Removals()
+
+
+def _drop_hidden_entity(match: re.Match[str]) -> str:
+    """An entity that decodes to something hidden is replaced by what it decodes to, hidden characters removed."""
+    spelled = match.group(0)
+    decoded = html.unescape(spelled)
+    if decoded == spelled:
+        return spelled
+    visible = decoded.translate(_REMOVALS)
+    return visible if visible != decoded else spelled
 
 
 def sanitize(text: str) -> str:
-    """``text`` without control characters, ANSI escapes or invisible Unicode; newlines and tabs are kept.
+    """``text`` without control characters, ANSI escapes or hidden Unicode; newlines and tabs are kept.
 
     Removing one piece can join two others into something new ("&#x20" + zero-width + "2E;" becomes "&#x202E;"), so
     the passes repeat until nothing changes: the result is a fixed point, and sanitising it again changes nothing.
@@ -55,12 +97,29 @@ def sanitize(text: str) -> str:
         return text  # the common case: nothing here can hide anything, so no pass is needed
     while True:
         cleaned = _ANSI.sub("", text)
-        cleaned = _ENTITY.sub(_drop_invisible_entity, cleaned)
+        cleaned = _ENTITY.sub(_drop_hidden_entity, cleaned)
         cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
-        cleaned = _INVISIBLE.sub("", cleaned)
+        cleaned = cleaned.translate(_REMOVALS)
         if cleaned == text:
             return cleaned
         text = cleaned
+
+
+def clean_text(text: str, redact: Callable[[str], str] | None = None) -> str:
+    """``text`` sanitised, then passed through ``redact``, until neither changes it.
+
+    Redacting after sanitising catches a secret split by zero-width characters; repeating catches the rare text that
+    redaction turns into something sanitising would change again.
+    """
+    cleaned = sanitize(text)
+    if redact is None:
+        return cleaned
+    for _ in range(8):
+        redacted = redact(cleaned)
+        if redacted == cleaned:
+            return cleaned
+        cleaned = sanitize(redacted)
+    return redact(cleaned)  # not reached with real text; if it were, the secret still goes
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -89,10 +148,11 @@ def fence_inline(text: str, limit: int = 500) -> str:
 
 
 def clean_json(value: Any, also: Callable[[str], str] | None = None) -> Any:
-    """Sanitise every string (keys included) in a decoded JSON value, passing each through ``also`` first."""
+    """Sanitise every string (keys included) in a decoded JSON value, then pass each through ``also`` (the redactor);
+    see ``clean_text``."""
 
     def clean(text: str) -> str:
-        return sanitize(also(text) if also is not None else text)
+        return clean_text(text, also)
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):

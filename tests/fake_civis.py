@@ -35,6 +35,10 @@ class Reply:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """Bytes sent as the body instead of ``body`` as JSON (for answers that are not JSON, or not what they claim)."""
+    reason: str | None = None
+    """The status line's reason phrase instead of the standard one."""
 
 
 Responder = Reply | Callable[[Recorded], Reply]
@@ -81,11 +85,13 @@ def _handler_class(fake: FakeCivis) -> type[BaseHTTPRequestHandler]:
                 body=body,
             )
             reply = fake.handle(recorded)
-            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
-            self.send_response(reply.status)
+            payload = (
+                reply.raw if reply.raw is not None else b"" if reply.body is None else json.dumps(reply.body).encode()
+            )
+            self.send_response(reply.status, reply.reason)
             for key, value in reply.headers.items():
                 self.send_header(key, value)
-            if payload:
+            if payload and "Content-Type" not in reply.headers:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -105,7 +111,8 @@ def running_fake_civis() -> Iterator[FakeCivis]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(fake))
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval, so that shutting the server down at the end of a test does not wait half a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield fake

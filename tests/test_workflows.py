@@ -540,7 +540,11 @@ async def test_diagnosis_of_a_long_log_finds_the_failure_and_says_what_it_did_no
 
 # --- 4. over stdio ----------------------------------------------------------------------------------------------------
 
-_PROGRESS = re.compile(r"Run (\d+) is (queued|running|succeeded|failed|cancelled) after \d+ s\.")
+# The run's state came from Civis, so the message fences it.
+_PROGRESS = re.compile(
+    r"Run (\d+) is <untrusted-(?P<t>[0-9a-f]{12})>(?P<state>queued|running|succeeded|failed|cancelled)"
+    r"</untrusted-(?P=t)> after \d+ s\."
+)
 
 
 async def test_wait_sends_progress_the_client_sees_over_stdio(slow_rec: Recorded) -> None:
@@ -569,7 +573,7 @@ async def test_wait_sends_progress_the_client_sees_over_stdio(slow_rec: Recorded
     assert all(total == 300 for _, total, _ in seen)
     matches = [_PROGRESS.fullmatch(message or "") for _, _, message in seen]
     assert all(match is not None and int(match.group(1)) == run["id"] for match in matches), seen
-    states = [match.group(2) for match in matches if match is not None]
+    states = [match.group("state") for match in matches if match is not None]
     assert states[0] in ("queued", "running") and states[-1] == "succeeded"
     polls = slow_rec.requests.to(f"/imports/files/csv/{d.DEMO_CSV_IMPORT_ID}/runs/{run['id']}", mark)
     assert len(polls) <= len(seen) + 1  # one read per progress step, with backoff: not a busy loop

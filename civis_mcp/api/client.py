@@ -2,16 +2,25 @@
 
 One pooled ``httpx.AsyncClient`` serves every tool call of a server. Tests swap the transport
 (``transport=httpx.MockTransport(...)`` or respx) without touching anything else.
+
+Every call to Civis ends within ``Settings.call_deadline`` (its retries and the waits between them included), and a
+circuit breaker (``breaker``) refuses calls at once while Civis keeps failing. An answer that cannot be read (a body
+that does not decompress, is not JSON or nests too deep, a header number that is not a number) ends in an error that
+names the operation, never in a bare exception.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -19,8 +28,10 @@ import httpx
 from pydantic import BaseModel
 
 from civis_mcp import __version__
+from civis_mcp.api.breaker import CircuitBreaker
 from civis_mcp.api.errors import (
     AuthenticationError,
+    CircuitOpenError,
     CivisAPIError,
     CivisTransportError,
     ConfigurationError,
@@ -37,7 +48,7 @@ from civis_mcp.api.retry import (
 )
 from civis_mcp.api.wire import build_path, encode_query, snake_keys
 from civis_mcp.config import Settings
-from civis_mcp.untrusted import clean_json, fence_inline, one_line
+from civis_mcp.untrusted import clean_json, clean_text, fence_inline, one_line
 
 if TYPE_CHECKING:  # only types: importing the table would load every model at start-up
     from civis_mcp.models.base import RequestModel
@@ -48,6 +59,9 @@ __all__ = ["ApiResult", "CivisClient", "Pagination"]
 logger = logging.getLogger("civis_mcp.api")
 
 _MAX_ERROR_TEXT = 500
+_MAX_DEPTH = 64
+"""How deep an answer's JSON may nest; Civis's own answers stay under ten levels."""
+_HEADER_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 class Pagination(BaseModel):
@@ -73,6 +87,7 @@ class ApiResult:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
 
 
 class CivisClient:
@@ -85,6 +100,7 @@ class CivisClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = anyio.sleep,
         rng: random.Random | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._settings = settings
         key = settings.api_key.get_secret_value() if settings.api_key else None
@@ -93,6 +109,10 @@ class CivisClient:
         self._policy = RetryPolicy(max_attempts=settings.max_attempts, budget=settings.retry_budget)
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._clock = clock
+        self.breaker = CircuitBreaker(
+            threshold=settings.breaker_failures, cooldown=settings.breaker_cooldown, clock=clock
+        )
         base_url = settings.api_endpoint if settings.api_endpoint.endswith("/") else settings.api_endpoint + "/"
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -123,6 +143,8 @@ class CivisClient:
                 f"{op.tool_name} was not sent: no Civis API key is configured. Set CIVIS_API_KEY in the "
                 "environment of the MCP server (for example in your client's server config) and restart it."
             )
+        self._check_breaker(op)
+        deadline = self._clock() + self._settings.call_deadline
         arguments = params.to_wire()
         path = build_path(op.path, {name: arguments.pop(name) for name in op.path_params})
         request = self._http.build_request(
@@ -133,10 +155,32 @@ class CivisClient:
             # DELETE included); so do we, so that every request is the one civis-python would send.
             json=arguments if op.sends_body else {},
         )
-        response = await self._send_with_retries(op, request)
+        try:
+            response = await self._send_with_retries(op, request, deadline)
+        except CivisTransportError as exc:
+            self.breaker.record_failure(exc.reason or "no usable answer")
+            raise
+        if response.status_code >= 500:
+            self.breaker.record_failure(f"HTTP {response.status_code}")
+        else:
+            self.breaker.record_success()
         return self._parse(op, response)
 
-    async def _send_with_retries(self, op: Operation, request: httpx.Request) -> httpx.Response:
+    def _check_breaker(self, op: Operation) -> None:
+        retry_in = self.breaker.retry_in()
+        if retry_in is None:
+            return
+        wait = max(1, math.ceil(retry_in))
+        at = (datetime.now(UTC) + timedelta(seconds=wait)).strftime("%H:%M:%S UTC")
+        raise CircuitOpenError(
+            f"{op.tool_name} was not sent: the last {self.breaker.failures} calls to Civis failed in a row (the "
+            f"last: {self.breaker.last_failure}), so civis-mcp pauses its calls to Civis for "
+            f"{self._settings.breaker_cooldown:g} s to let it recover. Nothing was sent, so nothing changed. Try "
+            f"again in {wait} s (after {at}).",
+            retry_in=retry_in,
+        )
+
+    async def _send_with_retries(self, op: Operation, request: httpx.Request, deadline: float) -> httpx.Response:
         waited = 0.0
         attempt = 0
         while True:
@@ -144,19 +188,29 @@ class CivisClient:
             started = time.perf_counter()
             retry_after: float | None = None
             response: httpx.Response | None = None
+            remaining = deadline - self._clock()
             try:
-                response = await self._http.send(request)
+                if remaining <= 0:
+                    raise TimeoutError
+                with anyio.fail_after(remaining):
+                    response = await self._receive(request)
+            except TimeoutError:
+                raise self._past_deadline(op, attempt) from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this machine, so sending it again cannot double anything.
                 failure = f"could not connect to {self._settings.api_endpoint} ({type(exc).__name__})"
                 if not retries_at_all(op.verb):
-                    raise CivisTransportError(f"{op.tool_name} was not sent: {failure}. Nothing changed.") from None
+                    raise CivisTransportError(
+                        f"{op.tool_name} was not sent: {failure}. Nothing changed.", reason=failure
+                    ) from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 failure = f"the answer was lost ({type(exc).__name__})"
                 if not repeatable_after_sending(op.verb):
-                    raise OutcomeUnknownError(self._outcome_unknown(op, failure)) from None
+                    raise OutcomeUnknownError(self._outcome_unknown(op, failure), reason=failure) from None
             else:
-                await response.aread()
+                if isinstance(response, _Undecodable) and response.status_code < 400:
+                    # An error status stays an error (its description is lost); a success cannot be used.
+                    raise self._unreadable(op, response.status_code, "its body could not be decompressed")
                 logger.debug(
                     "%s %s -> %s in %.0f ms",
                     op.verb,
@@ -167,17 +221,61 @@ class CivisClient:
                 if not retryable_status(op.verb, response.status_code):
                     if is_ambiguous_status(op.verb, response.status_code):
                         raise OutcomeUnknownError(
-                            self._outcome_unknown(op, f"Civis answered HTTP {response.status_code}")
+                            self._outcome_unknown(op, f"Civis answered HTTP {response.status_code}"),
+                            reason=f"HTTP {response.status_code}",
                         )
                     return response
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 failure = f"Civis answered HTTP {response.status_code}"
             delay = self._policy.backoff(attempt, retry_after, self._rng)
-            if attempt >= self._policy.max_attempts or waited + delay > self._policy.budget:
+            out_of_time = self._clock() + delay >= deadline
+            if attempt >= self._policy.max_attempts or waited + delay > self._policy.budget or out_of_time:
                 return self._give_up(op, attempt, failure, response, retry_after)
             logger.info("%s: %s; retrying in %.1f s (attempt %d)", op.tool_name, failure, delay, attempt + 1)
             waited += delay
             await self._sleep(delay)
+
+    async def _receive(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its whole answer. A body that does not decompress (a lying Content-Encoding)
+        gives an ``_Undecodable`` in its place: the status is still known, and an error status is still an error."""
+        response = await self._http.send(request, stream=True)
+        try:
+            await response.aread()
+        except httpx.DecodingError:
+            return _Undecodable(response.status_code, headers={"Retry-After": response.headers.get("Retry-After", "")})
+        finally:
+            await response.aclose()
+        return response
+
+    def _past_deadline(self, op: Operation, attempt: int) -> CivisTransportError:
+        """The error for a call that ran out of time during (or before) attempt ``attempt``."""
+        limit = self._settings.call_deadline
+        failure = f"no answer came within the call deadline of {limit:g} s (CIVIS_MCP_CALL_DEADLINE)"
+        if not repeatable_after_sending(op.verb):
+            return OutcomeUnknownError(self._outcome_unknown(op, failure), reason=failure)
+        effect = (
+            "It only reads, so nothing changed"
+            if op.verb == "GET"
+            else "If it reached Civis it may have taken effect; sending it again is safe, as it changes nothing more"
+        )
+        return CivisTransportError(
+            f"{op.tool_name} failed after {attempt} attempt(s): {failure}. {effect}. Try again later.", reason=failure
+        )
+
+    def _unreadable(self, op: Operation, status: int, what: str) -> CivisTransportError:
+        """The error for an answer whose status is known but whose content cannot be used."""
+        failure = f"Civis answered HTTP {status}, but {what}"
+        if op.verb == "GET":
+            return CivisTransportError(
+                f"{op.tool_name} failed: {failure}. It only reads, so nothing changed; try again later (if this "
+                "persists, something between here and Civis is altering its answers).",
+                reason=failure,
+            )
+        return CivisTransportError(
+            f"{op.tool_name} was sent and Civis accepted it (HTTP {status}), but {what}, so what it returned is "
+            f"unknown. It was deliberately not sent again. {self._how_to_check(op)}.",
+            reason=failure,
+        )
 
     def _give_up(
         self,
@@ -193,17 +291,20 @@ class CivisClient:
         hint = f" Civis asked to wait {retry_after:.0f} s." if retry_after else ""
         raise CivisTransportError(
             f"{op.tool_name} failed after {attempts} attempt(s): {failure}.{hint} The request never reached "
-            "Civis or was safe to lose, so nothing changed; try again later."
+            "Civis or was safe to lose, so nothing changed; try again later.",
+            reason=failure,
         )
 
-    def _outcome_unknown(self, op: Operation, failure: str) -> str:
+    def _how_to_check(self, op: Operation) -> str:
         from civis_mcp.operations import verification_tool
 
         check = verification_tool(op)
-        how = f"Check with {check} before trying again" if check else "Check in Civis Platform before trying again"
+        return f"Check with {check} before trying again" if check else "Check in Civis Platform before trying again"
+
+    def _outcome_unknown(self, op: Operation, failure: str) -> str:
         return (
             f"{op.tool_name} was sent, but {failure}, so its outcome is unknown: it may or may not have taken "
-            f"effect. It was deliberately not sent again, to avoid doing it twice. {how}."
+            f"effect. It was deliberately not sent again, to avoid doing it twice. {self._how_to_check(op)}."
         )
 
     def _parse(self, op: Operation, response: httpx.Response) -> ApiResult:
@@ -211,20 +312,48 @@ class CivisClient:
             raise self._error(op, response)
         data: Any = None
         if response.content.strip():
-            try:
-                data = clean_json(snake_keys(response.json()), also=self.redact)  # one walk: key out, then sanitised
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise CivisTransportError(
-                    f"{op.tool_name}: Civis answered HTTP {response.status_code} with a body that is not JSON."
-                ) from None
-        max_id = response.headers.get("Civis-Max-Id", "").strip()
+            data = self._decode(op, response)
         cache = response.headers.get("Civis-Cache-Control")
         return ApiResult(
             response.status_code,
             data,
-            _pagination(response.headers) if op.paginated else None,
-            max_log_id=int(max_id) if max_id.isdigit() else None,
+            self._pagination(op, response) if op.paginated else None,
+            max_log_id=self._header_number(op, response, "Civis-Max-Id"),
             logs_final=None if cache is None else cache.strip().lower() != "no-store",
+        )
+
+    def _decode(self, op: Operation, response: httpx.Response) -> Any:
+        """The answer's JSON, snake_case, sanitised and without the key (one walk for both)."""
+        too_deep = f"its JSON nests deeper than {_MAX_DEPTH} levels"
+        try:
+            decoded = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise self._unreadable(op, response.status_code, "its body is not JSON") from None
+        except RecursionError:  # deeper than Python's own parser goes
+            raise self._unreadable(op, response.status_code, too_deep) from None
+        if _nests_deeper_than(decoded, _MAX_DEPTH):
+            raise self._unreadable(op, response.status_code, too_deep)
+        return clean_json(snake_keys(decoded), also=self.redact)
+
+    def _header_number(self, op: Operation, response: httpx.Response, name: str) -> int | None:
+        """A whole-number header; None when absent. Anything but plain ASCII digits is refused: ``int()`` accepts
+        other digits ("٣") and ``str.isdigit`` yet others ("²") that it then rejects."""
+        raw = (response.headers.get(name) or "").strip()
+        if not raw:
+            return None
+        if not _HEADER_NUMBER.fullmatch(raw):
+            raise self._unreadable(op, response.status_code, f"its {name} header is not a whole number")
+        return int(raw)
+
+    def _pagination(self, op: Operation, response: httpx.Response) -> Pagination:
+        def number(name: str) -> int | None:
+            return self._header_number(op, response, f"X-Pagination-{name}")
+
+        return Pagination(
+            page=number("Current-Page"),
+            per_page=number("Per-Page"),
+            total_pages=number("Total-Pages"),
+            total_entries=number("Total-Entries"),
         )
 
     def _error(self, op: Operation, response: httpx.Response) -> CivisAPIError:
@@ -246,32 +375,47 @@ class CivisClient:
             429: "Civis is rate limiting this key; wait a minute before trying again.",
         }.get(status, "Nothing was changed." if 400 <= status < 500 else "Try again later.")
         return CivisAPIError(
-            f"{op.tool_name} failed: Civis answered HTTP {status} {response.reason_phrase}{said}. {advice}",
+            f"{op.tool_name} failed: Civis answered HTTP {status}{self._reason(response)}{said}. {advice}",
             status_code=status,
             error_description=description,
             operation=op.tool_name,
         )
 
+    def _reason(self, response: httpx.Response) -> str:
+        """The status's standard phrase in the server's words; the upstream's own phrase, when it differs, fenced."""
+        try:
+            standard = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            standard = ""
+        said = clean_text(response.reason_phrase, self.redact).strip()
+        own = f" {standard}" if standard else ""
+        if said and said.lower() != standard.lower():
+            return f"{own} (its reason phrase: {fence_inline(said, 100)})"
+        return own
+
     def _error_description(self, response: httpx.Response) -> str | None:
         try:
             body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             return None
         text = body.get("errorDescription") or body.get("error") if isinstance(body, dict) else None
         if not isinstance(text, str):
             return None
-        # Upstream text: sanitised, on one line, bounded, and never carrying the key.
-        return one_line(self.redact(text), _MAX_ERROR_TEXT)
+        # Upstream text: sanitised, then the key redacted, on one line, bounded.
+        return one_line(clean_text(text, self.redact), _MAX_ERROR_TEXT)
 
 
-def _pagination(headers: httpx.Headers) -> Pagination:
-    def number(name: str) -> int | None:
-        raw = headers.get(f"X-Pagination-{name}")
-        return int(raw) if raw is not None and raw.strip().isdigit() else None
+class _Undecodable(httpx.Response):
+    """Stands for an answer whose body did not decompress: its status and Retry-After, and no body."""
 
-    return Pagination(
-        page=number("Current-Page"),
-        per_page=number("Per-Page"),
-        total_pages=number("Total-Pages"),
-        total_entries=number("Total-Entries"),
-    )
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether a decoded JSON value nests more than ``limit`` levels; a loop, so no depth can overflow the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

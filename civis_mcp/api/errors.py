@@ -5,8 +5,9 @@ what happened, what did not change, and what to do next.
     ├── ConfigurationError        settings are missing or wrong (e.g. no CIVIS_API_KEY); nothing was sent
     ├── CivisAPIError             Civis answered with an error status
     │   └── AuthenticationError   401: the key is missing, wrong or expired
-    └── CivisTransportError       no usable answer: could not connect, timed out, retries ran out
-        └── OutcomeUnknownError   a write was sent but its answer was lost; it is NOT repeated
+    └── CivisTransportError       no usable answer: could not connect, timed out, retries ran out, unreadable
+        ├── OutcomeUnknownError   a write was sent but its answer was lost; it is NOT repeated
+        └── CircuitOpenError      Civis failed repeatedly, so calls are paused for a cool-down; nothing was sent
 
 Low-level httpx errors are translated once, at the boundary in ``client.py``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationError",
+    "CircuitOpenError",
     "CivisAPIError",
     "CivisMCPError",
     "CivisTransportError",
@@ -46,8 +48,20 @@ class AuthenticationError(CivisAPIError):
 
 
 class CivisTransportError(CivisMCPError):
-    """No usable answer came back from Civis."""
+    """No usable answer came back from Civis. ``reason`` says what went wrong in a few words."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class OutcomeUnknownError(CivisTransportError):
     """A non-repeatable request was sent but its outcome is unknown; it was deliberately not sent again."""
+
+
+class CircuitOpenError(CivisTransportError):
+    """Calls to Civis failed repeatedly, so this one was not sent; ``retry_in`` says when to try again (seconds)."""
+
+    def __init__(self, message: str, *, retry_in: float) -> None:
+        super().__init__(message, reason="calls to Civis are paused")
+        self.retry_in = retry_in

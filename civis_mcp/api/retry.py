@@ -54,10 +54,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     text = value.strip()
     if text.isdigit():
-        return float(text)
+        # ASCII digits only: ``isdigit`` also accepts "²", which ``float`` then rejects.
+        return float(text) if text.isascii() and len(text) <= 9 else None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -3,8 +3,9 @@
 Two kinds of model, with opposite attitudes to unknown keys:
 
 * ``RequestModel``: what the assistant sends. Unknown keys are an error (a misspelt optional argument must never
-  be silently dropped), and only the fields the caller actually set are sent upstream (``exclude_unset``), exactly
-  as civis-python sends only the arguments given.
+  be silently dropped), values are strict (``true``, ``"5"`` and ``1.0`` are not the integer 5, ``"true"`` is not a
+  boolean: a value that needs guessing is refused rather than guessed), and only the fields the caller actually set
+  are sent upstream (``exclude_unset``), exactly as civis-python sends only the arguments given.
 * ``ResponseModel``: what Civis returns (already converted to snake_case by the HTTP client). Unknown keys are kept,
   so a field the API adds later still reaches the caller, and every field is optional, because the API omits and
   nulls fields freely.
@@ -29,9 +30,9 @@ warnings.filterwarnings(
 
 
 class RequestModel(BaseModel):
-    """Arguments the assistant supplies: strict about names, sends only what was given."""
+    """Arguments the assistant supplies: strict about names and types, sends only what was given."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=False, use_enum_values=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, use_enum_values=True, strict=True)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict of the fields the caller set, nested models included, snake_case as civis-python."""

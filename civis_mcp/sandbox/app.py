@@ -114,7 +114,8 @@ async def _params(op: Operation, request: Request) -> RequestModel:
         data = _query(request)
     data.update(request.path_params)  # the path wins over a body or query value of the same name
     try:
-        return op.params.model_validate(data)
+        # Lax, unlike the tools: query and path values arrive as strings ("100"), as they do at Civis.
+        return op.params.model_validate(data, strict=False)
     except ValidationError as exc:
         raise ApiError(400, describe_validation_error(exc)) from None
 

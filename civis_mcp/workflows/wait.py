@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from civis_mcp.state import AppState
+from civis_mcp.untrusted import fence_inline
 from civis_mcp.workflows.kinds import Kind, find_kind
 from civis_mcp.workflows.models import RowCounts, WaitParams, WaitResult
 from civis_mcp.workflows.rows import read_row_counts
@@ -40,7 +41,7 @@ async def wait_for_run(
         await progress(
             min(waited, params.timeout_seconds),
             params.timeout_seconds,
-            f"Run {run.id} is {run.state} after {waited:.0f} s.",
+            f"Run {run.id} is {fence_inline(str(run.state), 40)} after {waited:.0f} s.",  # the state came from Civis
         )
         if run.state in ENDED:
             rows = await read_row_counts(state, kind, params.import_id, run.id)
