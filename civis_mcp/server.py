@@ -28,7 +28,7 @@ from civis_mcp.catalog import CatalogEntry, check_settings, not_offered_reason, 
 from civis_mcp.config import Settings
 from civis_mcp.prompts import register_prompts
 from civis_mcp.resources import register_resources
-from civis_mcp.state import AppState, GuardPolicy
+from civis_mcp.state import AppState, GuardPolicy, LocalFilePolicy
 
 __all__ = ["INSTRUCTIONS", "build_server", "check_settings", "selected_entries"]
 
@@ -101,12 +101,24 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
     resolved = settings or Settings.from_env()
     check_settings(resolved)
     policy = GuardPolicy(allow_unconfirmed=resolved.allow_unconfirmed, confirm_timeout=resolved.confirm_timeout)
+    local_files = LocalFilePolicy(
+        enabled=resolved.transport == "stdio",
+        directories=resolved.allow_files,
+        max_bytes=resolved.file_max_bytes,
+        types=resolved.file_types,
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with CivisClient(resolved, transport=transport) as client:
             audit = AuditLog(resolved.audit_log, client.redact) if resolved.audit_log else None
-            yield AppState(client=client, policy=policy, audit=audit, result_budget=resolved.result_budget)
+            yield AppState(
+                client=client,
+                policy=policy,
+                audit=audit,
+                result_budget=resolved.result_budget,
+                local_files=local_files,
+            )
 
     server = CivisServer(
         selected_entries(resolved),
