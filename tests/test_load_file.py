@@ -414,3 +414,79 @@ async def test_http_transport_does_not_list_or_run_the_tool(workspace: Workspace
         process.wait(timeout=10)
     assert "imports_wait_for_run" in listed and TOOL not in listed
     assert called.is_error and "never offered over HTTP" in text_of(called)
+
+
+# --- the flow: limits, sniffing, resuming -----------------------------------------------------------------------------
+
+
+async def test_size_and_type_limits_are_configurable_and_refuse_before_sending(
+    sandbox: Recorded, workspace: Workspace
+) -> None:
+    (workspace.root / "notes.md").write_text("# not a csv\n", encoding="utf-8")
+    (workspace.root / "blob.csv").write_bytes(b"id,x\n1,\x00\x01\n")
+    (workspace.root / "latin.csv").write_bytes("id,name\n1,Jos\xe9\n".encode("latin-1"))
+    (workspace.root / "fake.csv.gz").write_bytes(b"id,x\n1,2\n")
+    mark = sandbox.requests.mark()
+    small_limit = in_process(sandbox, file_max_bytes=100, file_types=frozenset({"csv", "csv.gz"}))
+    async with Client(small_limit, list_roots_callback=_roots(workspace.root_uri)) as client:
+        too_big = await client.call_tool(TOOL, load_arguments("data/donors.csv", "t"))
+        wrong_type = await client.call_tool(TOOL, load_arguments("notes.md", "t"))
+        binary = await client.call_tool(TOOL, load_arguments("blob.csv", "t"))
+        latin = await client.call_tool(TOOL, load_arguments("latin.csv", "t"))
+        not_gzip = await client.call_tool(TOOL, load_arguments("fake.csv.gz", "t"))
+    assert "over this server's limit of 100" in text_of(too_big) and "--file-max-bytes" in text_of(too_big)
+    assert "allowed endings: csv, csv.gz" in text_of(wrong_type) and "--file-types" in text_of(wrong_type)
+    assert "NUL bytes" in text_of(binary)
+    assert "not UTF-8" in text_of(latin)
+    assert "not gzip-compressed" in text_of(not_gzip)
+    assert sandbox.requests.since(mark) == []
+
+
+def test_file_settings_come_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        "CIVIS_MCP_ALLOW_FILES": f"{tmp_path}{os.pathsep}{tmp_path / 'other'}",
+        "CIVIS_MCP_FILE_MAX_BYTES": "2048",
+        "CIVIS_MCP_FILE_TYPES": ".CSV, tsv.gz",
+    }
+    settings = Settings.from_env(env)
+    assert settings.allow_files == (tmp_path, tmp_path / "other")
+    assert settings.file_max_bytes == 2048
+    assert settings.file_types == frozenset({"csv", "tsv.gz"})
+    with pytest.raises(ValueError, match="CIVIS_MCP_FILE_MAX_BYTES"):
+        Settings.from_env({"CIVIS_MCP_FILE_MAX_BYTES": "lots"})
+
+
+async def test_a_gzipped_pipe_file_without_header_is_sniffed_and_loaded(
+    sandbox: Recorded, workspace: Workspace
+) -> None:
+    import gzip
+
+    rows = "".join(f"{n}|{n * 2}|{n * 3}\n" for n in range(1, 1001)).encode()
+    (workspace.root / "numbers.csv.gz").write_bytes(gzip.compress(rows))
+    async with Client(in_process(sandbox), list_roots_callback=_roots(workspace.root_uri)) as client:
+        answer = await client.call_tool(TOOL, load_arguments("numbers.csv.gz", "numbers"))
+    assert not answer.is_error, text_of(answer)
+    result = answer.structured_content
+    assert result is not None
+    facts = result["file"]
+    assert (facts["compressed"], facts["column_delimiter"], facts["first_row_is_header"]) == (True, "pipe", False)
+    assert facts["header"] is None and facts["columns"] == 3 and facts["rows"] == 1000
+    assert result["rows_loaded"] == 1000
+    assert sandbox.sandbox.warehouse_rows("scratch", "numbers") == 1000
+
+
+async def test_a_run_that_outlasts_the_wait_is_resumed_with_the_waiter(workspace: Workspace) -> None:
+    with recorded_sandbox(run_step_seconds=0.5) as slow:
+        async with Client(in_process(slow), list_roots_callback=_roots(workspace.root_uri)) as client:
+            first = await client.call_tool(TOOL, load_arguments("data/donors.csv", "slow", timeout_seconds=0.01))
+            started = first.structured_content
+            assert started is not None, text_of(first)
+            assert (started["outcome"], started["finished"]) == ("still_running", False)
+            assert "imports_wait_for_run" in started["note"] and "load the file twice" in started["note"]
+            resumed = await client.call_tool(
+                "imports_wait_for_run",
+                {"import_id": started["import_id"], "run_id": started["run_id"], "kind": "file", "timeout_seconds": 60},
+            )
+        assert resumed.structured_content is not None, text_of(resumed)
+        assert resumed.structured_content["run"]["state"] == "succeeded"
+        assert slow.sandbox.warehouse_rows("scratch", "slow") == 500

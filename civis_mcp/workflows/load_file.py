@@ -111,8 +111,8 @@ def _no_directories(has_roots: bool, ignored: tuple[str, ...]) -> str:
         )
     return (
         "this client does not tell the server which folders it may read (it has no MCP roots capability), so no "
-        f"local file may be read{why}. Nothing was read. Use a client that shares its workspace as roots (VS Code, "
-        "Cursor, Claude Code), or an operator can allow a directory with `civis-mcp serve --allow-files DIR` "
+        f"local file may be read{why}. Nothing was read. Use a client that shares its workspace as MCP roots (such "
+        "as VS Code), or an operator can allow a directory with `civis-mcp serve --allow-files DIR` "
         "(CIVIS_MCP_ALLOW_FILES)."
     )
 
