@@ -490,3 +490,23 @@ async def test_a_run_that_outlasts_the_wait_is_resumed_with_the_waiter(workspace
         assert resumed.structured_content is not None, text_of(resumed)
         assert resumed.structured_content["run"]["state"] == "succeeded"
         assert slow.sandbox.warehouse_rows("scratch", "slow") == 500
+
+
+async def test_every_attempt_leaves_an_audit_line(sandbox: Recorded, workspace: Workspace, tmp_path: Path) -> None:
+    import json
+
+    log = tmp_path / "audit.jsonl"
+    server = in_process(sandbox, audit_log=log)
+    async with Client(
+        server, list_roots_callback=_roots(workspace.root_uri), elicitation_callback=_answering("no", [])
+    ) as client:
+        await client.call_tool(TOOL, load_arguments("../outside/secret.csv", "t"))
+        await client.call_tool(TOOL, load_arguments("data/donors.csv", "audited", existing_table_rows="drop"))
+        await client.call_tool(TOOL, load_arguments("data/donors.csv", "audited"))
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [line["tool"] for line in lines] == [TOOL] * 4
+    assert [line["decision"] for line in lines] == ["invalid_arguments", "declined", "not_guarded", "not_guarded"]
+    assert "outside the directories" in lines[0]["detail"]
+    assert lines[2]["detail"].startswith("imports_post_files {") and lines[2]["upstream_status"] == 201
+    assert lines[3]["detail"].startswith("imports_post_files_runs {")
+    assert SECRET not in log.read_text(encoding="utf-8")

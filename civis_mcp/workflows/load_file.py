@@ -176,6 +176,14 @@ class _Progress:
         await self._report(value, 100.0, message)
 
 
+def _audit(
+    state: AppState, arguments: dict[str, Any], decision: Decision, status: int | None = None, detail: str = ""
+) -> None:
+    """One audit line under this tool's name; ``detail`` names the step (each write it sends, or the refusal)."""
+    if state.audit is not None:
+        state.audit.record(TOOL, arguments, decision, status, detail)
+
+
 async def _call(
     state: AppState, op: Operation, params: RequestModel, arguments: dict[str, Any], decision: Decision
 ) -> dict[str, Any]:
@@ -183,9 +191,10 @@ async def _call(
     try:
         result = await state.client.call(op, params)
     except CivisMCPError as exc:
-        state.record(op, arguments, decision, getattr(exc, "status_code", None), state.client.redact(str(exc)))
+        failure = state.client.redact(str(exc))
+        _audit(state, arguments, decision, getattr(exc, "status_code", None), f"{op.tool_name} failed: {failure}")
         raise
-    state.record(op, arguments, decision, result.status_code)
+    _audit(state, arguments, decision, result.status_code, f"{op.tool_name} {params.to_wire()}")
     return result.data if isinstance(result.data, dict) else {}
 
 
@@ -242,7 +251,7 @@ async def _load(
         sent = await stream_upload(upload.upload_uri, file, uploaded)
     except WorkflowError as exc:
         raise WorkflowError(f"{exc} File import {import_id} was created but not run; nothing was loaded.") from None
-    started = await _call(state, _START, m.ImportIdParams(id=import_id), {"id": import_id}, decision)
+    started = await _call(state, _START, m.ImportIdParams(id=import_id), arguments, decision)
     run_id = started.get("id")
     if not isinstance(run_id, int):
         raise WorkflowError(f"Civis started file import {import_id} but answered without a run ID.")
@@ -321,11 +330,12 @@ def make_load_file_tool() -> Callable[..., Awaitable[BaseModel | CallToolResult]
     ) -> BaseModel | CallToolResult:
         state = ctx.request_context.lifespan_context
         if inspected.refusal is not None:
+            _audit(state, arguments, Decision.INVALID_ARGUMENTS, detail=inspected.refusal)
             return error_result(f"{TOOL} was not run: {inspected.refusal}")
         decision = await destructive_load_decision(answer, inspected.question, ctx)
         if decision is not None and decision not in (Decision.CONFIRMED, Decision.ALLOWED_UNCONFIRMED):
             reason = refusal_reason(decision, TOOL, ctx)
-            state.record(_CREATE, arguments, decision, detail=reason)
+            _audit(state, arguments, decision, detail=reason)
             return error_result(f"{TOOL} was not run: {reason} Nothing was uploaded and no table was changed.")
 
         async def report(done: float, total: float, message: str) -> None:
