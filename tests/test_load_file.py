@@ -510,3 +510,13 @@ async def test_every_attempt_leaves_an_audit_line(sandbox: Recorded, workspace: 
     assert lines[2]["detail"].startswith("imports_post_files {") and lines[2]["upstream_status"] == 201
     assert lines[3]["detail"].startswith("imports_post_files_runs {")
     assert SECRET not in log.read_text(encoding="utf-8")
+
+
+def test_names_in_real_languages_are_not_taken_for_look_alikes() -> None:
+    from civis_mcp.workflows.local_files import check_path_text
+
+    for name in ("col·legi.csv", "データ。csv", "über/straße.csv", "données été.csv", "naïve_2024.tsv.gz"):
+        check_path_text(name)
+    for name in ("a\uff0fb.csv", "a\u2100b.csv", "a\u2215b.csv", "a\u2026csv", "a\u200bb.csv"):
+        with pytest.raises(WorkflowError):
+            check_path_text(name)

@@ -64,7 +64,9 @@ class LoadResult(BaseModel):
     finished: bool
     outcome: Literal["succeeded", "failed", "cancelled", "still_running"]
     rows_loaded: int | None = Field(default=None, description="From the run's log; null when it does not say.")
-    rows_rejected: int | None = None
+    rows_rejected: int | None = Field(
+        default=None, description="From the run's log; 0 when a successful run's log reports no rejected rows."
+    )
     diagnosis: LoadDiagnosis | None = None
     waited_seconds: float
     note: str

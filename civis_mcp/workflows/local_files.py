@@ -38,11 +38,13 @@ __all__ = [
 
 # Characters that look like path syntax but are not, to a person reading the call. NFKC folds some of them (the
 # fullwidth forms) into the real thing; these are the ones it leaves alone.
+# Letters of real languages that merely contain a dot-like mark (the Catalan middle dot, the ideographic full stop)
+# are left alone: they do not read as path syntax.
 _LOOK_ALIKES = frozenset(
-    "\u2215\u2044\u29f8\u29f9\u2216\ufe68\u2571\u2572\u27cb\u27cd\u1735\u2cc6\u3033\u2024\u2025\u2026\u00b7\u2027"
-    "\u3002\uff61\ufe52\u0701\u0702\ua60e\u02d0\uff1a\u2236\ua789\ufe55"
+    "\u2215\u2044\u29f8\u29f9\u2216\ufe68\u2571\u2572\u27cb\u27cd\u1735\u2cc6\u3033"  # slashes
+    "\u2024\u2025\u2026\u2027\ufe52\u0701\u0702\ua60e"  # dots
 )
-_PATH_SYNTAX = frozenset("/\\.:")
+_PATH_SYNTAX = frozenset("/\\.")
 
 
 @dataclass(frozen=True)
