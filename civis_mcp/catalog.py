@@ -40,6 +40,8 @@ class CatalogEntry:
     toolset: str
     listing: dict[str, Any]
     """The exact ``tools/list`` entry (camelCase wire form)."""
+    local_files: bool = False
+    """Reads files on the server's own disk, so it is offered over stdio only."""
 
 
 @cache
@@ -49,7 +51,10 @@ def load_catalog() -> tuple[CatalogEntry, ...]:
         raw = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RuntimeError(f"{CATALOG_PATH} is missing; run `civis-mcp manifest` to generate it.") from None
-    return tuple(CatalogEntry(e["name"], e["safety"], e["toolset"], e["listing"]) for e in raw["tools"])
+    return tuple(
+        CatalogEntry(e["name"], e["safety"], e["toolset"], e["listing"], bool(e.get("local_files")))
+        for e in raw["tools"]
+    )
 
 
 def render_catalog() -> dict[str, Any]:
@@ -58,8 +63,8 @@ def render_catalog() -> dict[str, Any]:
     from civis_mcp.tools import build_tools, listing_of
     from civis_mcp.workflows import WORKFLOWS
 
-    meta = {op.tool_name: (op.safety_class.value, op.toolset.value) for op in OPERATIONS}
-    meta |= {wf.name: ("read", wf.toolset.value) for wf in WORKFLOWS}
+    meta = {op.tool_name: (op.safety_class.value, op.toolset.value, False) for op in OPERATIONS}
+    meta |= {wf.name: (wf.safety.value, wf.toolset.value, wf.local_files) for wf in WORKFLOWS}
     tools = sorted(build_tools(), key=lambda tool: tool.name)
     return {
         "tools": [
@@ -67,6 +72,7 @@ def render_catalog() -> dict[str, Any]:
                 "name": tool.name,
                 "safety": meta[tool.name][0],
                 "toolset": meta[tool.name][1],
+                **({"local_files": True} if meta[tool.name][2] else {}),
                 "listing": listing_of(tool),
             }
             for tool in tools
@@ -102,6 +108,7 @@ def selected_entries(settings: Settings) -> list[CatalogEntry]:
         if (settings.tools is None or entry.name in settings.tools)
         and (settings.toolsets is None or entry.toolset in settings.toolsets)
         and (not settings.read_only or entry.safety == "read")
+        and (settings.transport == "stdio" or not entry.local_files)
     ]
 
 
@@ -110,6 +117,8 @@ def not_offered_reason(name: str, settings: Settings) -> str | None:
     entry = next((entry for entry in load_catalog() if entry.name == name), None)
     if entry is None:
         return None
+    if entry.local_files and settings.transport != "stdio":
+        return "it reads files on the server's own disk, which is never offered over HTTP"
     if settings.read_only and entry.safety != "read":
         return "the server runs read-only (--read-only or CIVIS_MCP_READ_ONLY)"
     if settings.tools is not None and name not in settings.tools:

@@ -15,7 +15,7 @@ from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.api.redaction import RedactingFilter, Redactor
 from civis_mcp.audit import AuditLog
 from civis_mcp.catalog import TOOLSETS
-from civis_mcp.config import Settings, split_names
+from civis_mcp.config import Settings, split_file_types, split_names
 
 __all__ = ["main"]
 
@@ -86,6 +86,28 @@ def _parser() -> argparse.ArgumentParser:
         "--audit-log)",
     )
     serve.add_argument(
+        "--allow-files",
+        metavar="DIR",
+        action="append",
+        default=[],
+        type=Path,
+        help="let imports_load_file read files under DIR, for clients that do not share their workspace as MCP roots; "
+        "repeat for several (env CIVIS_MCP_ALLOW_FILES, separated by ':'). Ignored with --http, where the tool is "
+        "not offered",
+    )
+    serve.add_argument(
+        "--file-max-bytes",
+        type=int,
+        metavar="BYTES",
+        help="largest file imports_load_file uploads (env CIVIS_MCP_FILE_MAX_BYTES; default 1 GiB)",
+    )
+    serve.add_argument(
+        "--file-types",
+        metavar="ENDINGS",
+        help="comma-separated file name endings imports_load_file reads (env CIVIS_MCP_FILE_TYPES; default "
+        "csv,tsv,txt,psv and each with .gz)",
+    )
+    serve.add_argument(
         "--http",
         metavar="[HOST:]PORT",
         help="serve MCP over streamable HTTP at http://HOST:PORT/mcp instead of stdio (HOST defaults to 127.0.0.1; "
@@ -151,6 +173,19 @@ def _settings_from(args: argparse.Namespace) -> Settings:
             if not value > 0 or value == float("inf"):
                 raise ValueError(f"--{name.replace('_', '-')} must be greater than 0, got {value}.")
             overrides[name] = value
+    if args.allow_files:
+        overrides["allow_files"] = tuple(path.expanduser() for path in args.allow_files)
+    if args.file_max_bytes is not None:
+        if args.file_max_bytes <= 0:
+            raise ValueError(f"--file-max-bytes must be greater than 0 (got {args.file_max_bytes}).")
+        overrides["file_max_bytes"] = args.file_max_bytes
+    if args.file_types is not None:
+        types = split_file_types(args.file_types)
+        if types is None:
+            raise ValueError("--file-types needs at least one file name ending, e.g. csv,csv.gz.")
+        overrides["file_types"] = types
+    if args.http is not None:
+        overrides["transport"] = "http"
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 
@@ -174,6 +209,10 @@ def _serve(args: argparse.Namespace) -> int:
             "These destructive tools run WITHOUT a human's confirmation (--allow-unconfirmed): %s",
             ", ".join(sorted(settings.allow_unconfirmed)),
         )
+    if settings.allow_files and settings.transport == "http":
+        log.warning("--allow-files is ignored over HTTP: imports_load_file is not offered to remote callers.")
+    elif settings.allow_files:
+        log.info("imports_load_file may read files under: %s", ", ".join(str(p) for p in settings.allow_files))
     if settings.audit_log is not None:
         try:
             AuditLog(settings.audit_log, Redactor(None)).check_writable()
@@ -227,7 +266,8 @@ def _tools() -> int:
     for op in sorted(OPERATIONS, key=lambda op: op.tool_name):
         print(f"{op.tool_name:<{width}}  {op.verb + ' ' + op.path:<{route}}  {op.safety_class.value}")
     for wf in WORKFLOWS:
-        print(f"{wf.name:<{width}}  {'(workflow: reads only)':<{route}}  read")
+        kind = "(workflow: reads only)" if wf.safety.value == "read" else "(workflow)"
+        print(f"{wf.name:<{width}}  {kind:<{route}}  {wf.safety.value}")
     return 0
 
 

@@ -7,10 +7,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 
 DEFAULT_API_ENDPOINT = "https://api.civisanalytics.com/"
+DEFAULT_FILE_MAX_BYTES = 1024**3
+DEFAULT_FILE_TYPES = frozenset({"csv", "tsv", "txt", "psv", "csv.gz", "tsv.gz", "txt.gz", "psv.gz"})
+"""File name endings ``imports_load_file`` reads by default (compared in lower case)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +48,14 @@ class Settings:
     """Refuse a write whose audit intent line cannot be written (needs ``audit_log``)."""
     result_budget: int = 20_000
     """JSON characters one tool result may take before it is cut (and says how to get the rest)."""
+    transport: Literal["stdio", "http"] = "stdio"
+    """How the server is reached. Over HTTP the caller is remote, so no tool reads the server's own disk."""
+    allow_files: tuple[Path, ...] = ()
+    """Directories an operator lets ``imports_load_file`` read, besides the client's MCP roots (``--allow-files``)."""
+    file_max_bytes: int = DEFAULT_FILE_MAX_BYTES
+    """The largest local file ``imports_load_file`` uploads."""
+    file_types: frozenset[str] = DEFAULT_FILE_TYPES
+    """File name endings (without the first dot, lower case) ``imports_load_file`` accepts."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +78,9 @@ class Settings:
             audit_log=Path(env["CIVIS_MCP_AUDIT_LOG"]) if env.get("CIVIS_MCP_AUDIT_LOG", "").strip() else None,
             audit_required=_flag(env, "CIVIS_MCP_AUDIT_REQUIRED"),
             result_budget=int(_float(env, "CIVIS_MCP_RESULT_BUDGET", 20_000)),
+            allow_files=split_paths(env.get("CIVIS_MCP_ALLOW_FILES", "")),
+            file_max_bytes=_bytes(env, "CIVIS_MCP_FILE_MAX_BYTES", DEFAULT_FILE_MAX_BYTES),
+            file_types=split_file_types(env.get("CIVIS_MCP_FILE_TYPES", "")) or DEFAULT_FILE_TYPES,
         )
 
 
@@ -91,6 +106,15 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _bytes(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a whole number of bytes greater than 0, got {raw!r}.")
+    return int(raw)
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -108,3 +132,14 @@ def _names(env: Mapping[str, str], name: str) -> frozenset[str] | None:
 def split_names(raw: str) -> frozenset[str] | None:
     names = frozenset(part.strip() for part in raw.split(",") if part.strip())
     return names or None
+
+
+def split_paths(raw: str) -> tuple[Path, ...]:
+    """Directories separated by the platform's path separator (``:`` on Unix), as in ``PATH``; ``~`` is expanded."""
+    return tuple(Path(part.strip()).expanduser() for part in raw.split(os.pathsep) if part.strip())
+
+
+def split_file_types(raw: str) -> frozenset[str] | None:
+    """Comma-separated file name endings such as ``csv,tsv.gz`` (a leading dot is allowed); None when empty."""
+    names = split_names(raw.lower())
+    return frozenset(name.lstrip(".") for name in names) if names else None

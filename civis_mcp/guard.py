@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -38,10 +39,21 @@ from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
 from civis_mcp.previews import LiveState
-from civis_mcp.sdk_seam import ask_in_call, asks_in_rounds, can_ask_human, input_required, round_answer
+from civis_mcp.sdk_seam import ask_in_call, asks_in_rounds, can_ask_human, input_required, round_answers
 from civis_mcp.state import AppState
 
-__all__ = ["CANNOT_CONFIRM", "CAN_CONFIRM", "Confirmation", "run_guarded"]
+__all__ = [
+    "CANNOT_CONFIRM",
+    "CAN_CONFIRM",
+    "Confirmation",
+    "Refusal",
+    "Round",
+    "carry_only",
+    "confirm_effect",
+    "current_round",
+    "run_guarded",
+    "spend_ticket",
+]
 
 CAN_CONFIRM = "Claude Code, VS Code (GitHub Copilot agent mode), Cursor and the MCP Inspector"
 CANNOT_CONFIRM = "Claude Desktop (today)"
@@ -58,27 +70,54 @@ class Confirmation(BaseModel):
 @dataclass(frozen=True)
 class _Ticket:
     """What a question's round carries to the next one (sealed by the SDK, so the client can neither read nor forge
-    it): a random id, spent once, and the digest of what the human was shown."""
+    it): a random id, spent once, the digest of what the human was shown, and what the tool carries along."""
 
     id: str
     digest: str
+    carry: dict[str, Any]
 
     def dump(self, tool: str) -> str:
-        return json.dumps({"kind": _TICKET_KIND, "tool": tool, "id": self.id, "digest": self.digest})
-
-    @classmethod
-    def load(cls, text: str | None, tool: str) -> _Ticket | None:
-        try:
-            data = json.loads(text) if text else None
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or data.get("kind") != _TICKET_KIND or data.get("tool") != tool:
-            return None
-        ticket_id, digest = data.get("id"), data.get("digest")
-        return cls(ticket_id, digest) if isinstance(ticket_id, str) and isinstance(digest, str) else None
+        return json.dumps(
+            {"kind": _TICKET_KIND, "tool": tool, "id": self.id, "digest": self.digest, "carry": self.carry}
+        )
 
 
-class _Refusal(Exception):
+@dataclass(frozen=True)
+class Round:
+    """This call's place in the 2026-07-28 multi-round flow: what the previous round left (verified by the SDK),
+    and the client's answers to it. On older protocols every call is a single round."""
+
+    in_rounds: bool
+    ticket: _Ticket | None = None
+    carry: dict[str, Any] = field(default_factory=dict)
+    answers: dict[str, object] = field(default_factory=dict)
+
+
+def current_round(ctx: Context[AppState, Any], tool: str) -> Round:
+    if not asks_in_rounds(ctx):
+        return Round(in_rounds=False)
+    sealed, answers = round_answers(ctx)
+    try:
+        data = json.loads(sealed) if sealed else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("kind") != _TICKET_KIND or data.get("tool") != tool:
+        return Round(in_rounds=True, answers=answers)
+    found = data.get("carry")
+    carry: dict[str, Any] = found if isinstance(found, dict) else {}
+    ticket_id, digest = data.get("id"), data.get("digest")
+    ticket = _Ticket(ticket_id, digest, carry) if isinstance(ticket_id, str) and isinstance(digest, str) else None
+    return Round(in_rounds=True, ticket=ticket, carry=carry, answers=answers)
+
+
+def carry_only(tool: str, carry: dict[str, Any]) -> str:
+    """Round state that carries values to the next round without a question (e.g. the client's roots)."""
+    return json.dumps({"kind": _TICKET_KIND, "tool": tool, "carry": carry})
+
+
+class Refusal(Exception):
+    """A guarded call ends here: nothing is sent. ``reason`` says why and what to do instead."""
+
     def __init__(self, decision: Decision, reason: str) -> None:
         super().__init__(reason)
         self.decision = decision
@@ -99,19 +138,9 @@ async def run_guarded(
     except ArgumentError as exc:
         state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
         return error_result(str(exc))
-    rounds = asks_in_rounds(ctx)
-    ticket: _Ticket | None = None
-    answer: object | None = None
-    if rounds:
-        sealed, answer = round_answer(ctx, _ANSWER_KEY)
-        ticket = _Ticket.load(sealed, op.tool_name)
+    rnd = current_round(ctx, op.tool_name)
     try:
-        if ticket is not None and not await state.confirmations.spend(ticket.id):
-            # Spent first, whatever follows: any round that carries a ticket uses it up.
-            raise _Refusal(
-                Decision.ALREADY_USED,
-                "this confirmation was used already; a yes counts for one call. Call the tool again to be asked anew.",
-            )
+        await spend_ticket(state, rnd)
         assessment = await _assess(op, guard, state, params)
         if assessment.nothing_to_do:
             state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
@@ -122,17 +151,26 @@ async def run_guarded(
             return error_result(text)
         if not assessment.effects:
             return await send(state, op, params, arguments, Decision.NO_EFFECT)
-        decision = await _confirm(op, ctx, state, assessment, rounds, ticket, answer)
+
+        async def reassess() -> Assessment:
+            return await _assess(op, guard, state, params)
+
+        decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess)
         if isinstance(decision, InputRequiredResult):
             return decision
-        if decision is Decision.CONFIRMED and not rounds:
-            # The mid-call answer came after a wait: read the live state again before acting.
-            again = await _assess(op, guard, state, params)
-            _same_or_refuse(assessment.digest, again)
-    except _Refusal as refusal:
+    except Refusal as refusal:
         state.record(op, arguments, refusal.decision, detail=refusal.reason)
         return error_result(_refused(op, refusal.reason))
     return await send(state, op, params, arguments, decision)
+
+
+async def spend_ticket(state: AppState, rnd: Round) -> None:
+    """Spend the ticket this round carries, first, whatever follows: any round that carries one uses it up."""
+    if rnd.ticket is not None and not await state.confirmations.spend(rnd.ticket.id):
+        raise Refusal(
+            Decision.ALREADY_USED,
+            "this confirmation was used already; a yes counts for one call. Call the tool again to be asked anew.",
+        )
 
 
 async def _assess(op: Operation, guard: Guard, state: AppState, params: RequestModel) -> Assessment:
@@ -155,82 +193,93 @@ async def _assess(op: Operation, guard: Guard, state: AppState, params: RequestM
 
 def _same_or_refuse(digest: str, now: Assessment) -> None:
     if now.nothing_to_do:
-        raise _Refusal(Decision.TARGET_CHANGED, f"the target changed after you confirmed: {now.nothing_to_do}")
+        raise Refusal(Decision.TARGET_CHANGED, f"the target changed after you confirmed: {now.nothing_to_do}")
     if now.digest != digest:
-        raise _Refusal(
+        raise Refusal(
             Decision.TARGET_CHANGED,
             "the target changed after the question was shown, so the yes does not cover it. What the call would do "
             f"now:\n{now.question}\nCall the tool again to be asked about that.",
         )
 
 
-async def _confirm(
-    op: Operation,
-    ctx: Context[AppState, Any],
-    state: AppState,
+async def confirm_effect(
+    tool: str,
     assessment: Assessment,
-    rounds: bool,
-    ticket: _Ticket | None,
-    answer: object | None,
+    ctx: Context[AppState, Any],
+    rnd: Round,
+    reassess: Callable[[], Awaitable[Assessment]],
+    *,
+    carry: dict[str, Any] | None = None,
+    instead: str = "",
 ) -> Decision | InputRequiredResult:
-    """The human's decision on ``assessment``, or the round that asks for it; raises ``_Refusal`` for a no."""
+    """The human's yes to ``assessment`` (or the operator's allowance), or the round that asks for it.
+
+    Raises ``Refusal`` for anything else. After a mid-call yes, ``reassess`` reads the live state again and the call
+    goes ahead only if it still shows what the human saw; in rounds, the answering round's own assessment is that
+    re-check. ``carry`` rides the sealed state to the answering round; ``instead`` is tool-specific advice for a
+    client that cannot ask.
+    """
+    state = ctx.request_context.lifespan_context
     question = assessment.question
     if len(question) > MAX_QUESTION:
-        raise _Refusal(
+        raise Refusal(
             Decision.TOO_LONG_TO_CONFIRM,
             f"what it would do takes {len(question)} characters to show, more than a confirmation may ({MAX_QUESTION})"
             ", and civis-mcp shows everything or nothing. Split the call (for example fewer grantees per call, or a "
             "shorter e-mail body).",
         )
-    if op.tool_name in state.policy.allow_unconfirmed:
+    if tool in state.policy.allow_unconfirmed:
         return Decision.ALLOWED_UNCONFIRMED
     if not can_ask_human(ctx):
-        raise _Refusal(
+        raise Refusal(
             Decision.NO_ELICITATION,
             f"it {assessment.effects_text()}, so a human must confirm it, and this client cannot ask one (it does not "
             f"support MCP elicitation). Clients that can: {CAN_CONFIRM}; clients that cannot: {CANNOT_CONFIRM}. "
-            "Instead: use one of those clients; or run civis-mcp with --read-only; or an operator can allow this "
-            f"tool without confirmation with `civis-mcp serve --allow-unconfirmed {op.tool_name} --audit-log FILE` "
-            f"(or CIVIS_MCP_ALLOW_UNCONFIRMED={op.tool_name}).",
+            f"Instead: {instead}use one of those clients; or run civis-mcp with --read-only; or an operator can allow "
+            f"this tool without confirmation with `civis-mcp serve --allow-unconfirmed {tool} --audit-log FILE` "
+            f"(or CIVIS_MCP_ALLOW_UNCONFIRMED={tool}).",
         )
-    if rounds:
-        if ticket is None:
-            fresh = _Ticket(secrets.token_urlsafe(24), assessment.digest)
-            return input_required(_ANSWER_KEY, question, Confirmation, fresh.dump(op.tool_name))
-        decision = _judge(answer)
-        _same_or_refuse(ticket.digest, assessment)
+    if rnd.in_rounds:
+        if rnd.ticket is None:
+            fresh = _Ticket(secrets.token_urlsafe(24), assessment.digest, carry or {})
+            return input_required(_ANSWER_KEY, question, Confirmation, fresh.dump(tool))
+        decision = _judge(rnd.answers.get(_ANSWER_KEY))
+        _same_or_refuse(rnd.ticket.digest, assessment)
         return decision
     reply: ElicitResult | None = None
     with anyio.move_on_after(state.policy.confirm_timeout):
         try:
             reply = await ask_in_call(ctx, question, Confirmation)
         except Exception as exc:  # the client failed to ask: that is not a yes
-            raise _Refusal(
+            raise Refusal(
                 Decision.CLIENT_FAILED,
                 f"the client could not ask the human (it answered with an error: {quoted(str(exc), 200)}); nobody "
                 "declined. Try again, or use another client.",
             ) from None
     if reply is None:
-        raise _Refusal(Decision.TIMED_OUT, f"no answer came within {state.policy.confirm_timeout:g} s.")
-    return _judge(reply)
+        raise Refusal(Decision.TIMED_OUT, f"no answer came within {state.policy.confirm_timeout:g} s.")
+    decision = _judge(reply)
+    # The answer came after a wait: read the live state again before acting.
+    _same_or_refuse(assessment.digest, await reassess())
+    return decision
 
 
 def _judge(answer: object | None) -> Decision:
     """Only an accepted answer whose ``confirm`` is the boolean true confirms."""
     if answer is None:
-        raise _Refusal(
+        raise Refusal(
             Decision.CLIENT_FAILED,
             "the client sent the round back without an answer to the question; nobody declined. Try again.",
         )
     if not isinstance(answer, ElicitResult):
-        raise _Refusal(Decision.CLIENT_FAILED, "the client answered the question with something else than a form.")
+        raise Refusal(Decision.CLIENT_FAILED, "the client answered the question with something else than a form.")
     if answer.action == "decline":
-        raise _Refusal(Decision.DECLINED, "the human declined.")
+        raise Refusal(Decision.DECLINED, "the human declined.")
     if answer.action == "cancel":
-        raise _Refusal(Decision.CANCELLED, "the human dismissed the question.")
+        raise Refusal(Decision.CANCELLED, "the human dismissed the question.")
     content = answer.content or {}
     if "confirm" not in content:
-        raise _Refusal(
+        raise Refusal(
             Decision.CLIENT_FAILED,
             "the client accepted the question without the box's value (an empty answer); that is not a yes.",
         )
@@ -238,8 +287,8 @@ def _judge(answer: object | None) -> Decision:
     if value is True:
         return Decision.CONFIRMED
     if value is False:
-        raise _Refusal(Decision.DECLINED, "the human left the box unticked.")
-    raise _Refusal(
+        raise Refusal(Decision.DECLINED, "the human left the box unticked.")
+    raise Refusal(
         Decision.CLIENT_FAILED,
         f"the answer was {quoted(json.dumps(value), 40)}, not the boolean true of a ticked box; that is not a yes.",
     )

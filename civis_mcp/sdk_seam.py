@@ -12,11 +12,28 @@ from typing import Any
 
 from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context
-from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp_types import (
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+    ListRootsRequest,
+    ListRootsResult,
+)
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel
 
-__all__ = ["ask_in_call", "asks_in_rounds", "can_ask_human", "input_required", "round_answer"]
+__all__ = [
+    "ask_in_call",
+    "asks_in_rounds",
+    "can_ask_human",
+    "can_list_roots",
+    "input_required",
+    "list_roots_in_call",
+    "roots_of",
+    "roots_required",
+    "round_answers",
+]
 
 # First protocol revision whose tools/call carries elicitation inside an InputRequiredResult.
 _ROUNDS_VERSION = "2026-07-28"
@@ -43,9 +60,30 @@ def input_required(key: str, message: str, schema: type[BaseModel], state: str) 
     return InputRequiredResult(input_requests={key: request}, request_state=state)
 
 
-def round_answer(ctx: Context[Any, Any], key: str) -> tuple[str | None, object | None]:
-    """The state this server minted for the previous round (verified by the SDK) and the client's answer to ``key``."""
-    return ctx.request_state, (ctx.input_responses or {}).get(key)
+def round_answers(ctx: Context[Any, Any]) -> tuple[str | None, dict[str, object]]:
+    """The state this server minted for the previous round (verified by the SDK) and the client's answers."""
+    return ctx.request_state, dict(ctx.input_responses or {})
+
+
+def can_list_roots(ctx: Context[Any, Any]) -> bool:
+    capabilities = ctx.client_capabilities
+    return capabilities is not None and capabilities.roots is not None
+
+
+def roots_required(key: str, state: str) -> InputRequiredResult:
+    """The round that asks the client for its roots (``roots/list``)."""
+    return InputRequiredResult(input_requests={key: ListRootsRequest()}, request_state=state)
+
+
+def roots_of(answer: object) -> list[str] | None:
+    """The root URIs in a ``roots/list`` answer; None when ``answer`` is not one."""
+    return [str(root.uri) for root in answer.roots] if isinstance(answer, ListRootsResult) else None
+
+
+async def list_roots_in_call(ctx: Context[Any, Any]) -> list[str]:
+    """Ask for the client's roots mid-call (protocols before 2026-07-28)."""
+    result = await ctx.request_context.session.list_roots()
+    return [str(root.uri) for root in result.roots]
 
 
 async def ask_in_call(ctx: Context[Any, Any], message: str, schema: type[BaseModel]) -> ElicitResult:

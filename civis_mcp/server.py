@@ -29,7 +29,7 @@ from civis_mcp.config import Settings
 from civis_mcp.confirmations import MemoryConfirmationStore
 from civis_mcp.prompts import register_prompts
 from civis_mcp.resources import register_resources
-from civis_mcp.state import AppState, GuardPolicy
+from civis_mcp.state import AppState, GuardPolicy, LocalFilePolicy
 
 __all__ = ["INSTRUCTIONS", "build_server", "check_settings", "selected_entries"]
 
@@ -109,6 +109,12 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
     # One store for the server's whole life, not one per session: a sealed round stays valid for every session the
     # server serves (the SDK's request-state key lives as long as the server), so its ticket must be spent there too.
     confirmations = MemoryConfirmationStore()
+    local_files = LocalFilePolicy(
+        enabled=resolved.transport == "stdio",
+        directories=resolved.allow_files,
+        max_bytes=resolved.file_max_bytes,
+        types=resolved.file_types,
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -124,6 +130,7 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
                 audit=audit,
                 result_budget=resolved.result_budget,
                 confirmations=confirmations,
+                local_files=local_files,
             )
 
     server = CivisServer(

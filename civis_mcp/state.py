@@ -7,16 +7,18 @@ neither.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civis_mcp.api.client import CivisClient
 from civis_mcp.audit import AuditLog, Decision, Phase
+from civis_mcp.config import DEFAULT_FILE_MAX_BYTES, DEFAULT_FILE_TYPES
 from civis_mcp.confirmations import ConfirmationStore, MemoryConfirmationStore
 
 if TYPE_CHECKING:
     from civis_mcp.operations import Operation
 
-__all__ = ["DEFAULT_BUDGET", "AppState", "GuardPolicy"]
+__all__ = ["DEFAULT_BUDGET", "AppState", "GuardPolicy", "LocalFilePolicy"]
 
 DEFAULT_BUDGET = 20_000
 
@@ -32,6 +34,18 @@ class GuardPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocalFilePolicy:
+    """Which local files ``imports_load_file`` may read besides the client's MCP roots (``workflows.local_files``)."""
+
+    enabled: bool = True
+    """False when the server is reached over HTTP: a remote caller never gets the server's disk."""
+    directories: tuple[Path, ...] = ()
+    """The operator's ``--allow-files`` directories."""
+    max_bytes: int = DEFAULT_FILE_MAX_BYTES
+    types: frozenset[str] = DEFAULT_FILE_TYPES
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppState:
     client: CivisClient
     policy: GuardPolicy = field(default_factory=GuardPolicy)
@@ -40,6 +54,7 @@ class AppState:
     """JSON characters one tool result may take; see ``results.bound``."""
     confirmations: ConfirmationStore = field(default_factory=MemoryConfirmationStore)
     """Where confirmation tickets are spent, once each; see ``guard``."""
+    local_files: LocalFilePolicy = field(default_factory=LocalFilePolicy)
 
     def record(
         self,

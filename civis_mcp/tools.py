@@ -51,10 +51,14 @@ def annotations_for(op: Operation) -> ToolAnnotations:
 
     ``openWorldHint`` is false for every tool: each acts only on objects of the one configured Civis account.
     """
+    return _hints(op.safety_class, op.is_idempotent)
+
+
+def _hints(safety: Safety, idempotent: bool) -> ToolAnnotations:
     return ToolAnnotations(
-        read_only_hint=op.safety_class is Safety.READ,
-        destructive_hint=op.safety_class is Safety.DESTRUCTIVE,
-        idempotent_hint=op.is_idempotent,
+        read_only_hint=safety is Safety.READ,
+        destructive_hint=safety is Safety.DESTRUCTIVE,
+        idempotent_hint=idempotent,
         open_world_hint=False,
     )
 
@@ -118,6 +122,23 @@ def _finish(tool: Tool, params: type[BaseModel], result: type[BaseModel]) -> Too
 
 
 def build_workflow_tool(wf: Workflow) -> Tool:
+    """A workflow's tool; its hints follow its safety class (a workflow that only reads is idempotent)."""
+    function = wf.tool_function() if wf.tool_function is not None else _workflow_runner(wf)
+    tool = Tool.from_function(
+        function,
+        name=wf.name,
+        title=wf.title,
+        description=wf.description,
+        annotations=_hints(wf.safety, wf.safety is Safety.READ),
+        structured_output=False,
+    )
+    return _finish(tool, wf.params, wf.result)
+
+
+def _workflow_runner(wf: Workflow) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:
+    workflow = wf.run
+    assert workflow is not None, f"{wf.name} has neither run nor tool_function"
+
     async def run(arguments: dict[str, Any], ctx: Context[AppState, Any]) -> BaseModel | CallToolResult:
         state = ctx.request_context.lifespan_context
         try:
@@ -129,7 +150,7 @@ def build_workflow_tool(wf: Workflow) -> Tool:
             await ctx.report_progress(done, total, message)
 
         try:
-            result = await wf.run(state, params, progress)
+            result = await workflow(state, params, progress)
         except WorkflowError as exc:
             return error_result(f"{wf.name}: {exc}")
         except CivisMCPError as exc:
@@ -141,17 +162,7 @@ def build_workflow_tool(wf: Workflow) -> Tool:
 
     run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}
     run.__name__ = wf.name
-    tool = Tool.from_function(
-        run,
-        name=wf.name,
-        title=wf.title,
-        description=wf.description,
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-        ),
-        structured_output=False,
-    )
-    return _finish(tool, wf.params, wf.result)
+    return run
 
 
 def listing_of(tool: Tool) -> dict[str, Any]:

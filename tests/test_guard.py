@@ -66,9 +66,9 @@ KEY = "guard-secret-key-31337"
 MODES = ("legacy", "2026-07-28")
 TOOLS = tuple(CASES)
 DESTRUCTIVE = frozenset(op.tool_name for op in OPERATIONS if op.safety_class is Safety.DESTRUCTIVE)
-# The read tools: the GET operations and the workflow tools (which only read).
+# The read tools: the GET operations and the workflow tools that only read.
 READ_TOOLS = frozenset(op.tool_name for op in OPERATIONS if op.safety_class is Safety.READ) | {
-    wf.name for wf in WORKFLOWS
+    wf.name for wf in WORKFLOWS if wf.safety is Safety.READ
 }
 ALL_TOOLS = frozenset(op.tool_name for op in OPERATIONS) | {wf.name for wf in WORKFLOWS}
 NOTHING_CHANGED = "Nothing was changed."

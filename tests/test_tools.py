@@ -101,10 +101,13 @@ async def listed(everything: dict[str, Any]) -> dict[str, Any]:
 
 async def test_server_lists_the_operations_and_the_workflows(everything: dict[str, Any]) -> None:
     assert set(everything) == set(OPERATIONS_BY_TOOL) | WORKFLOW_NAMES
-    for name in WORKFLOW_NAMES:
-        hints = everything[name].annotations
-        assert hints.read_only_hint is True and hints.destructive_hint is False, name
-        assert everything[name].input_schema["additionalProperties"] is False
+    for wf in WORKFLOWS:
+        hints = everything[wf.name].annotations
+        assert hints.read_only_hint is (wf.safety is Safety.READ), wf.name
+        assert hints.destructive_hint is (wf.safety is Safety.DESTRUCTIVE), wf.name
+        assert everything[wf.name].input_schema["additionalProperties"] is False
+    # The one workflow that writes can drop a table, so clients must see it as destructive.
+    assert everything["imports_load_file"].annotations.destructive_hint is True
 
 
 def test_one_tool_per_civis_python_method() -> None:

@@ -1,7 +1,10 @@
 """Workflow tools: what people ask an assistant about imports, one call each, with answers that fit in context.
 
 Each entry says its tool name, title, description, argument model, result model and the coroutine that runs it.
-``tools.build_workflow_tool`` turns an entry into an MCP tool; they are read-only and in the ``runs`` toolset.
+``tools.build_workflow_tool`` turns an entry into an MCP tool. Most are read-only and in the ``runs`` toolset;
+``imports_load_file`` writes (and can truncate or drop a table, after the human says yes), reads a local file, and so
+is never offered over HTTP (``local_files``). It builds its own tool function (``tool_function``), because it asks the
+client for its roots and, for truncate or drop, the human for a yes, before its body runs.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from civis_mcp.models.base import RequestModel
-from civis_mcp.operations import Toolset
+from civis_mcp.operations import Safety, Toolset
 from civis_mcp.workflows.diagnose import diagnose
 from civis_mcp.workflows.find import find_imports
+from civis_mcp.workflows.load_file import make_load_file_tool
+from civis_mcp.workflows.load_models import LoadFileParams, LoadResult
 from civis_mcp.workflows.models import (
     DiagnoseParams,
     Diagnosis,
@@ -40,9 +45,15 @@ class Workflow:
     description: str
     params: type[RequestModel]
     result: type[BaseModel]
-    run: Callable[..., Awaitable[BaseModel]]
-    """``run(state, params, progress)``."""
+    run: Callable[..., Awaitable[BaseModel]] | None
+    """``run(state, params, progress)``; None when ``tool_function`` builds the whole tool function."""
     toolset: Toolset = Toolset.RUNS
+    safety: Safety = Safety.READ
+    """The worst effect a call can have; annotations, read-only mode and ``--allow-unconfirmed`` follow it."""
+    local_files: bool = False
+    """Reads files on the server's own disk: never offered over HTTP."""
+    tool_function: Callable[[], Callable[..., Awaitable[Any]]] | None = None
+    """Builds the tool function itself (with its resolver steps), instead of the shared one around ``run``."""
 
 
 async def _diagnose(state: Any, params: Any, progress: Any) -> BaseModel:
@@ -92,5 +103,18 @@ WORKFLOWS: tuple[Workflow, ...] = (
         TailParams,
         TailResult,
         _tail,
+    ),
+    Workflow(
+        "imports_load_file",
+        "Load a local CSV file into a table",
+        "Load a CSV file from the workspace into a table in one call: checks the file, uploads it, runs the import "
+        "and waits; answers with row counts or the diagnosis. truncate/drop ask the human. Local (stdio) only.",
+        LoadFileParams,
+        LoadResult,
+        None,
+        toolset=Toolset.FILES,
+        safety=Safety.DESTRUCTIVE,
+        local_files=True,
+        tool_function=make_load_file_tool,
     ),
 )
