@@ -165,6 +165,11 @@ class Database(ABC):
         """A context manager giving a :class:`Session`: commit on normal exit, roll back on an exception.
         ``grants`` None: unrestricted (the warehouse, or seeding)."""
 
+    def table_rows(self, schema: str, table: str) -> int | None:
+        """Rows in ``schema.table``, or None when it does not exist (read with no credential's restrictions)."""
+        with self.session(None, None) as session:
+            return None if session.columns(schema, table) is None else session.count(schema, table)
+
     @abstractmethod
     def apply_grants(self, credential_id: int, grants: Grants) -> None:
         """Make the database itself enforce a credential's grants, where it can (PostgreSQL roles)."""
@@ -219,11 +224,6 @@ class SqliteDatabase(Database):
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return [tuple(row) for row in self._conn.execute(sql, params).fetchall()]
-
-    def table_rows(self, schema: str, table: str) -> int | None:
-        """Rows in ``schema.table``, or None when it does not exist."""
-        with self.session(None, None) as session:
-            return None if session.columns(schema, table) is None else session.count(schema, table)
 
     @contextmanager
     def session(self, grants: Grants | None, credential_id: int | None) -> Iterator[Session]:

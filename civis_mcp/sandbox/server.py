@@ -62,6 +62,18 @@ class RunningSandbox:
         """Rows in the Civis table ``schema.table`` in the warehouse, or None when it does not exist."""
         return self.state.warehouse.table_rows(schema, table)
 
+    def remote_rows(self, host_id: int, schema: str, table: str) -> int | None:
+        """Rows in ``schema.table`` in the database behind a remote host (the CRM is 3002), or None."""
+        database = self.state.hosts.database(host_id)
+        if database is None:
+            raise ValueError(f"remote host {host_id} is not a database of this sandbox.")
+        return database.table_rows(schema, table)
+
+    def sheet(self, spreadsheet: str, worksheet: str) -> str | None:
+        """The cells (CSV text) of a worksheet the sandbox keeps, or None when there is no such tab."""
+        tabs = self.state.store.spreadsheet_tabs(name=spreadsheet)
+        return next((tab.content for tab in tabs if tab.worksheet == worksheet), None)
+
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -35,6 +35,8 @@ class KindTools:
     """The tool that changes the import's settings."""
     start: str | None
     """The tool that starts a run."""
+    fix_sync: str | None = None
+    """The tool that changes one sync's settings (import jobs and file imports, whose settings live on syncs)."""
 
 
 KIND_TOOLS: dict[Kind, KindTools] = {
@@ -47,7 +49,13 @@ KIND_TOOLS: dict[Kind, KindTools] = {
         "imports_post_files_csv_runs",
     ),
     Kind.IMPORT: KindTools(
-        "imports_get", "imports_list_runs", None, "imports_list_runs_logs", "imports_patch", "imports_post_runs"
+        "imports_get",
+        "imports_list_runs",
+        None,
+        "imports_list_runs_logs",
+        "imports_patch",
+        "imports_post_runs",
+        "imports_patch_syncs",
     ),
     Kind.FILE: KindTools(
         None,
@@ -56,6 +64,7 @@ KIND_TOOLS: dict[Kind, KindTools] = {
         "imports_list_files_runs_logs",
         None,
         "imports_post_files_runs",
+        "imports_patch_syncs",
     ),
     Kind.BATCH: KindTools("imports_get_batches", None, None, None, None, None),
 }
