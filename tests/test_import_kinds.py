@@ -162,17 +162,19 @@ async def test_demo_failure_is_diagnosed_and_its_fix_makes_the_next_run_succeed(
         assert after["syncs"] != before["syncs"]  # the fix changed the sync, and only through the tool
 
 
-async def test_failures_no_setting_fixes_are_named_without_a_fix(rec: Recorded) -> None:
+async def test_every_listed_demo_failure_is_diagnosed_as_listed(rec: Recorded) -> None:
+    """What ``civis-mcp demo --list`` shows is what the diagnosis says, for every entry, fix or no fix."""
     async with client(rec.sandbox) as mcp:
         for failure in d.DEMO_FAILURES:
-            if failure.fix_tool is not None:
-                continue
             arguments: dict[str, Any] = {"import_id": failure.import_id}
             if failure.run_id is not None:
                 arguments["run_id"] = failure.run_id
             diagnosis = await call(mcp, "imports_diagnose_run", **arguments)
-            assert diagnosis["cause"] == failure.cause and diagnosis["fix"] is None, diagnosis
-            assert any("No automatic fix" in note for note in diagnosis["not_examined"])
+            assert diagnosis["run"]["state"] == "failed", failure
+            assert diagnosis["cause"] == failure.cause, (failure, diagnosis)
+            assert (diagnosis["fix"] or {}).get("tool") == failure.fix_tool, (failure, diagnosis)
+            if failure.fix_tool is None:
+                assert any("No automatic fix" in note for note in diagnosis["not_examined"])
 
 
 async def test_permission_denied_on_export_is_fixed_by_a_credential_that_may_write(rec: Recorded) -> None:
