@@ -659,12 +659,12 @@ def _seed_jobs(s: _Seeder) -> None:
 
 
 def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) -> None:
-    """Import jobs of each kind whose last run really failed, for a reason the diagnosis names (``DEMO_FAILURES``)."""
+    """Import jobs of each kind whose last run really failed, for a reason the diagnosis names (``DEMO_FAILURES``).
+    Hidden, so the lists the rest of the demo is known by stay as they were; ``civis-mcp demo --list`` shows them."""
 
     def dbsync(job_id: int, name: str, source: dict[str, Any], destination: dict[str, Any]) -> Job:
-        return s.job(
-            job_id, "import", DEMO_USER_ID, _import_doc(name, "Dbsync", source, destination), created_days_ago=2
-        )
+        doc = _import_doc(name, "Dbsync", source, destination)
+        return s.job(job_id, "import", DEMO_USER_ID, doc, created_days_ago=2, hidden=True)
 
     job = dbsync(DEMO_DBSYNC_MISSING_TABLE_IMPORT_ID, "CRM donations copy", crm, redshift)
     s.sync(job, 411, _table("public", "donation"), _table("staging", "donations_copy"), wipe_destination_table=True)
@@ -696,7 +696,7 @@ def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) ->
 
     outbound = _import_doc("People to the CRM", "Dbsync", redshift, _source(DEMO_POSTGRES_HOST_ID, 4002))
     outbound["is_outbound"] = True
-    job = s.job(DEMO_DBSYNC_EXPORT_IMPORT_ID, "import", DEMO_USER_ID, outbound, created_days_ago=2)
+    job = s.job(DEMO_DBSYNC_EXPORT_IMPORT_ID, "import", DEMO_USER_ID, outbound, created_days_ago=2, hidden=True)
     s.sync(job, 415, _table("demo", "people"), _table("exports", "people"), wipe_destination_table=True)
     s.executed_run(job, 6035, 1, expect="failed")
 
@@ -707,6 +707,7 @@ def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) ->
         DEMO_USER_ID,
         _import_doc("Volunteer shifts sheet", "GdocImport", google, redshift),
         created_days_ago=2,
+        hidden=True,
     )
     shifts = {"spreadsheet": "Volunteer Shifts", "spreadsheet_id": None, "worksheet": "Shift", "worksheet_id": None}
     s.sync(job, 416, {"google_worksheet": shifts}, _table("staging", "volunteer_shifts"), first_row_is_header=True)
@@ -718,6 +719,7 @@ def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) ->
         DEMO_USER_ID,
         _import_doc("Late sign-ups", "GdocImport", google, redshift),
         created_days_ago=2,
+        hidden=True,
     )
     late = {"spreadsheet": "Event Sign-ups 2024", "spreadsheet_id": None, "worksheet": "Late responses"}
     s.sync(
@@ -733,7 +735,7 @@ def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) ->
 
     export = _import_doc("People to Weekly totals", "GdocExport", redshift, google)
     export["is_outbound"] = True
-    job = s.job(DEMO_GDOC_EXPORT_IMPORT_ID, "import", DEMO_USER_ID, export, created_days_ago=2)
+    job = s.job(DEMO_GDOC_EXPORT_IMPORT_ID, "import", DEMO_USER_ID, export, created_days_ago=2, hidden=True)
     totals = {"spreadsheet": "Weekly totals", "spreadsheet_id": None, "worksheet": "Totals", "worksheet_id": None}
     s.sync(job, 418, _table("demo", "people"), {"google_worksheet": totals}, export_action="newwksht")
     s.executed_run(job, 6038, 1, expect="failed")
@@ -744,6 +746,7 @@ def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) ->
         DEMO_USER_ID,
         _import_doc("Orders upload", "AutoImport", None, redshift),
         created_days_ago=2,
+        hidden=True,
     )
     s.sync(job, 419, {"file": {"id": 9003}}, _table("staging", "orders_upload"), column_delimiter="comma")
     s.executed_run(job, 6039, 1, expect="failed")
@@ -763,6 +766,7 @@ def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) ->
             "compression": "gzip",
         },
         created_days_ago=1,
+        hidden=True,
     )
     s.executed_run(batch, 6040, 1, expect="failed")
 
@@ -786,6 +790,7 @@ def _seed_csv_imports(s: _Seeder) -> None:
         DEMO_USER_ID,
         csv_settings("Orders (pipe-delimited)", 9003, "demo", "orders"),  # column_delimiter left at "comma": the bug
         created_days_ago=2,
+        hidden=True,
     )
     s.executed_run(orders, DEMO_FAILED_CSV_RUN_ID, 1, expect="failed")
     store.set_share(orders.id, "user", DEMO_TEAMMATE_ID, "read")

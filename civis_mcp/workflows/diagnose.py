@@ -4,6 +4,13 @@ The diagnosis reads the run, the end of its log (bounded, see ``logs.tail``) and
 classifies the cause from the error text. Civis messages often name the fix themselves (``set
 column_delimiter="pipe"``); those hints are taken first, then the wording of each cause class. The suggested fix is a
 tool call with exact arguments, checked against that tool's own argument model before it is offered.
+
+CSV imports are fixed with ``imports_patch_files_csv``. An import job's (or file import's) run fails in one sync and
+says which ("Sync 411 (...) failed: ..."); its fix is ``imports_patch_syncs`` on that sync: an advanced option the log
+names (``set wipe_destination_table=true``), the table or worksheet the log suggests ("Did you mean
+public.donations?"), or, for rows that do not fit, ``max_errors``. Values taken from a log are only offered when they
+are plain names. Causes a setting cannot fix (permission, a missing file or spreadsheet, a timeout, batches, which
+cannot be changed) get no fix, and the diagnosis says so.
 """
 
 from __future__ import annotations
