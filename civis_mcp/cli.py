@@ -132,7 +132,14 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a local emulator of the Civis Imports API on 127.0.0.1 (see `civis-mcp sandbox --help`)",
         add_help=False,
     )
-    commands.add_parser("demo", help="play a short scripted session through a real MCP client against the sandbox")
+    demo = commands.add_parser(
+        "demo", help="play a short scripted session through a real MCP client against the sandbox"
+    )
+    demo.add_argument(
+        "--list",
+        action="store_true",
+        help="list the sandbox's demo imports that really failed, one per kind and failure class, and exit",
+    )
     manifest = commands.add_parser("manifest", help="write tool_manifests/ from the code (or --check it)")
     manifest.add_argument("--check", action="store_true", help="exit 1 when tool_manifests/ differs from the code")
     manifest.add_argument("--dir", type=Path, default=Path("tool_manifests"), help="manifest directory")
@@ -300,9 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "tools":
         return _tools()
     if args.command == "demo":
-        from civis_mcp.demo import main_demo
+        from civis_mcp.demo import list_failures, main_demo
 
-        return main_demo()
+        return list_failures(sys.stdout) if args.list else main_demo()
     return _manifest(args)
 
 

@@ -15,8 +15,11 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from civis_mcp.sandbox import SandboxConfig, running_sandbox
+from civis_mcp.sandbox.demo import (
+    DEMO_FAILURES,
+)
 
-__all__ = ["DemoOutcome", "main_demo", "play"]
+__all__ = ["DemoOutcome", "list_failures", "main_demo", "play"]
 
 
 class DemoError(RuntimeError):
@@ -116,6 +119,17 @@ async def play(out: TextIO, run_step_seconds: float = 0.1) -> DemoOutcome:
             outcome.repaired_import_id, outcome.final_state = failed, run.get("state")
             talk.say("assistant", f"CSV import {failed} is repaired: its new run {run.get('id')} {run.get('state')}.")
     return outcome
+
+
+def list_failures(out: TextIO) -> int:
+    """``civis-mcp demo --list``: the demo imports whose runs really failed, with the cause the diagnosis names and
+    the tool that fixes each (try ``imports_diagnose_run`` on any of them with ``civis-mcp serve --sandbox``)."""
+    out.write(f"{'import':<13} {'kind':<18} {'cause':<25} {'fix offered':<24} what happened\n")
+    for failure in DEMO_FAILURES:
+        where = f"{failure.import_id}" + (f" run {failure.run_id}" if failure.run_id else "")
+        fix = failure.fix_tool or "none (see the summary)"
+        out.write(f"{where:<13} {failure.kind:<18} {failure.cause:<25} {fix:<24} {failure.note}\n")
+    return 0
 
 
 def main_demo() -> int:

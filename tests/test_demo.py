@@ -10,8 +10,9 @@ from typing import Any
 
 from mcp import Client, StdioServerParameters
 
+from civis_mcp.cli import main
 from civis_mcp.demo import play
-from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_FAILED_CSV_IMPORT_ID
+from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_FAILED_CSV_IMPORT_ID, DEMO_FAILURES
 
 
 def _environment_without_civis() -> dict[str, str]:
@@ -50,6 +51,18 @@ def test_demo_command_exits_zero_without_credentials() -> None:
     assert done.returncode == 0, done.stderr
     assert "Run succeeded: loaded 30 rows" in done.stdout
     assert done.stdout.rstrip().endswith("succeeded.")
+
+
+def test_demo_list_shows_one_failed_import_per_kind_and_class(capsys: Any) -> None:
+    assert main(["demo", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["import", "kind", "cause"]
+    shown = [line.split() for line in lines[1:]]
+    assert [int(row[0]) for row in shown] == [failure.import_id for failure in DEMO_FAILURES]
+    kinds = {row[1] for row in shown}
+    assert {"CSV", "Dbsync", "GdocImport", "GdocExport", "AutoImport", "Batch"} <= kinds
+    for row, failure in zip(shown, DEMO_FAILURES, strict=True):
+        assert failure.cause in row and (failure.fix_tool is None or failure.fix_tool in row)
 
 
 def _text(result: Any) -> str:

@@ -15,6 +15,8 @@ from civis_mcp.sandbox import demo as d
 from tests.test_sandbox_support import http
 
 VISIBLE = {d.DEMO_DBSYNC_IMPORT_ID, d.DEMO_AUTO_IMPORT_ID, d.DEMO_GDOC_IMPORT_ID, d.DEMO_READ_ONLY_IMPORT_ID}
+# The demo's failing import jobs are hidden (listed by `civis-mcp demo --list` instead).
+FAILING_JOBS = {f.import_id for f in d.DEMO_FAILURES if f.kind.split()[0] not in ("CSV", "Batch")} - VISIBLE
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def ids(client: httpx.Client, path: str, **params: Any) -> list[int]:
         ({"archived": "true"}, {d.DEMO_ARCHIVED_IMPORT_ID}),
         ({"archived": "all"}, VISIBLE | {d.DEMO_ARCHIVED_IMPORT_ID}),
         ({"archived": ""}, VISIBLE),
-        ({"hidden": "True"}, {d.DEMO_FILE_IMPORT_ID}),
+        ({"hidden": "True"}, {d.DEMO_FILE_IMPORT_ID, *FAILING_JOBS}),
         ({"hidden": "False"}, VISIBLE),
     ],
 )
@@ -103,7 +105,7 @@ def test_run_lists_page_up_to_100(client: httpx.Client) -> None:
 
 def test_batches_list(client: httpx.Client) -> None:
     assert ids(client, "imports/batches") == [d.DEMO_BATCH_IMPORT_ID]
-    assert ids(client, "imports/batches", hidden="True") == []
+    assert ids(client, "imports/batches", hidden="True") == [d.DEMO_FAILED_BATCH_IMPORT_ID]
     assert client.get("imports/batches", params={"limit": 51}).status_code == 400
 
 

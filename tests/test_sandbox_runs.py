@@ -215,13 +215,14 @@ def test_logs_cursor_limit_and_headers(client: httpx.Client) -> None:
     assert running.headers["civis-cache-control"] == "no-store"
 
 
-def test_import_job_runs_synthetic_syncs(client: httpx.Client) -> None:
+def test_import_job_runs_its_syncs_for_real(client: httpx.Client, sandbox: RunningSandbox) -> None:
     run = data(client.post(f"imports/{d.DEMO_DBSYNC_IMPORT_ID}/runs"))
     job_path = f"imports/{d.DEMO_DBSYNC_IMPORT_ID}"
     assert wait_for(lambda: data(client.get(job_path))["last_run"]["state"]) == "succeeded"
     messages = [line["message"] for line in data(client.get(f"{job_path}/runs/{run['run_id']}/logs?last_id=0"))]
     assert any("incremental sync on updated_at" in message for message in messages)
     assert messages[-1].startswith("Import finished: 2 sync(s)")
+    assert sandbox.warehouse_rows("staging", "crm_donations") == sandbox.remote_rows(3002, "public", "donations") == 120
 
 
 def test_autoimport_of_a_file_loads_it(client: httpx.Client, sandbox: RunningSandbox) -> None:

@@ -13,6 +13,7 @@ few other knobs can also come from the environment (``SandboxConfig.from_env``),
 ``CIVIS_SANDBOX_SEED``                    seed of the fault dice (same seed and requests -> same faults)
 ``CIVIS_SANDBOX_RUN_STEP_SECONDS``        seconds a run spends in each of queued and running
 ``CIVIS_SANDBOX_RATE_LIMIT``              requests per minute before HTTP 429
+``CIVIS_SANDBOX_POSTGRES_URL``            a PostgreSQL database to be the CRM host (3002) instead of SQLite
 ========================================  ===========================================================================
 """
 
@@ -95,6 +96,13 @@ class SandboxConfig:
     """SQLite file for the API state; created and seeded with demo data on first start, reused afterwards."""
     warehouse_path: Path | str | None = None
     """SQLite file standing in for the data warehouse CSV runs load into. Default: in memory, or next to db_path."""
+    crm_path: Path | str | None = None
+    """SQLite file of the CRM database (remote host 3002) Dbsync imports read and export to. Default: in memory, or
+    next to db_path. Ignored when ``postgres_url`` is set."""
+    postgres_url: str | None = None
+    """A PostgreSQL database (``postgresql://user@host:port/db``) to be the CRM host instead of SQLite; the sandbox
+    creates and fills its demo schemas and one role per credential there unless they exist (needs the
+    ``sandbox-postgres`` extra and a user that may create roles)."""
     api_key: str = DEFAULT_API_KEY
     caller_id: int | None = None
     """The demo user the API key belongs to (default: ``demo.DEMO_USER_ID``)."""
@@ -125,6 +133,16 @@ class SandboxConfig:
             return str(db.with_name(f"{db.stem}-warehouse.sqlite"))
         return ":memory:"
 
+    @property
+    def resolved_crm_path(self) -> str:
+        """Where the CRM's SQLite database lives: the explicit path, a file beside db_path, or memory."""
+        if self.crm_path is not None:
+            return str(self.crm_path)
+        if self.db_path is not None:
+            db = Path(self.db_path)
+            return str(db.with_name(f"{db.stem}-crm.sqlite"))
+        return ":memory:"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SandboxConfig:
         """A config from the ``CIVIS_SANDBOX_*`` variables (see the module docstring), then ``overrides``."""
@@ -137,6 +155,9 @@ class SandboxConfig:
             number = _number(env, variable)
             if number is not None:
                 values[name] = int(number)
+        postgres_url = env.get("CIVIS_SANDBOX_POSTGRES_URL", "").strip()
+        if postgres_url:
+            values["postgres_url"] = postgres_url
         values.update(overrides)
         return cls(**values)
 

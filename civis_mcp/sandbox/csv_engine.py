@@ -35,7 +35,18 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
-__all__ = ["CsvJob", "CsvOutcome", "execute_csv_import", "warehouse_table_name"]
+__all__ = [
+    "BadValue",
+    "CsvJob",
+    "CsvOutcome",
+    "SqlType",
+    "execute_csv_import",
+    "parse_sql_type",
+    "plural",
+    "quote_identifier",
+    "show_value",
+    "warehouse_table_name",
+]
 
 RunOutcomeState = Literal["succeeded", "failed", "cancelled"]
 
@@ -1134,3 +1145,13 @@ def execute_csv_import(
     and the outcome is "cancelled".
     """
     return _Run(job, warehouse, log, should_cancel).execute()
+
+
+# The SQL types, value conversion and log wording are shared with the Dbsync engine (``dbsync.py``), so a value that
+# does not fit a column is refused, and said, the same way whichever kind of import loads it.
+SqlType = _SqlType
+BadValue = _BadValue
+parse_sql_type = _parse_sql_type
+quote_identifier = _quote
+show_value = _show
+plural = _plural

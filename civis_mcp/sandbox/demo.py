@@ -17,27 +17,42 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from civis_mcp.sandbox.databases import Column, Hosts, column_type
 from civis_mcp.sandbox.demo_files import DEMO_FILES, DEMO_TABLE_COLUMNS
-from civis_mcp.sandbox.runs import Outcome, Warehouse, perform
+from civis_mcp.sandbox.demo_remote import CREDENTIAL_GRANTS, seed_sheets
+from civis_mcp.sandbox.runs import Outcome, perform
 from civis_mcp.sandbox.store import Job, Run, Store, format_time, now
 from civis_mcp.sandbox.views import DEFAULT_NOTIFICATIONS, DEFAULT_SCHEDULE, import_inputs_view
 
 __all__ = [
     "DEMO_ARCHIVED_IMPORT_ID",
+    "DEMO_AUTO_DELIMITER_IMPORT_ID",
     "DEMO_AUTO_IMPORT_ID",
     "DEMO_BAD_ROWS_CSV_IMPORT_ID",
     "DEMO_BATCH_IMPORT_ID",
     "DEMO_CANCELLED_RUN_ID",
+    "DEMO_CRM_LOADER_CREDENTIAL_ID",
     "DEMO_CSV_IMPORT_ID",
+    "DEMO_DBSYNC_EXPORT_IMPORT_ID",
     "DEMO_DBSYNC_IMPORT_ID",
+    "DEMO_DBSYNC_MISSING_COLUMN_IMPORT_ID",
+    "DEMO_DBSYNC_MISSING_TABLE_IMPORT_ID",
+    "DEMO_DBSYNC_TABLE_EXISTS_IMPORT_ID",
+    "DEMO_DBSYNC_TYPE_IMPORT_ID",
+    "DEMO_FAILED_BATCH_IMPORT_ID",
     "DEMO_FAILED_CSV_IMPORT_ID",
     "DEMO_FAILED_CSV_RUN_ID",
     "DEMO_FAILED_DBSYNC_RUN_ID",
+    "DEMO_FAILURES",
     "DEMO_FILE_IMPORT_ID",
+    "DEMO_GDOC_BAD_ROWS_IMPORT_ID",
+    "DEMO_GDOC_EXPORT_IMPORT_ID",
     "DEMO_GDOC_IMPORT_ID",
+    "DEMO_GDOC_MISSING_TAB_IMPORT_ID",
     "DEMO_GOOGLE_CREDENTIAL_ID",
     "DEMO_GOOGLE_HOST_ID",
     "DEMO_GROUP_ID",
@@ -64,6 +79,7 @@ __all__ = [
     "DEMO_TEAMMATE_REDSHIFT_CREDENTIAL_ID",
     "DEMO_UPLOADED_FILE_ID",
     "DEMO_USER_ID",
+    "DemoFailure",
     "seed_demo",
     "seed_directory",
 ]
@@ -85,6 +101,7 @@ DEMO_SSL_PRIVATE_KEY_ID = 4004
 DEMO_SSL_PUBLIC_KEY_ID = 4005
 DEMO_TEAMMATE_REDSHIFT_CREDENTIAL_ID = 4006
 DEMO_OUTSIDER_CREDENTIAL_ID = 4007
+DEMO_CRM_LOADER_CREDENTIAL_ID = 4008  # the caller's: reads the CRM and may write its schema "exports"
 DEMO_PROJECT_ID = 5001  # "Voter file refresh", the caller's
 DEMO_OTHER_PROJECT_ID = 5002  # "Fundraising Q3", the teammate's
 DEMO_HIDDEN_PROJECT_ID = 5003
@@ -107,6 +124,18 @@ DEMO_HEADER_MISMATCH_CSV_IMPORT_ID = 204  # customers (9005) with table_columns 
 DEMO_GZIP_CSV_IMPORT_ID = 205  # people.csv.gz (9002) with compression="gzip": succeeds
 DEMO_READ_ONLY_CSV_IMPORT_ID = 206  # the teammate's, shared read with the caller
 DEMO_BATCH_IMPORT_ID = 301
+DEMO_FAILED_BATCH_IMPORT_ID = 302  # people.csv (plain) with the batch default compression "gzip": failed
+
+# --- import jobs that really fail, one per failure class and kind (listed by ``civis-mcp demo --list``) -------------
+DEMO_DBSYNC_MISSING_TABLE_IMPORT_ID = 111  # reads public.donation: no such table (public.donations is meant)
+DEMO_DBSYNC_MISSING_COLUMN_IMPORT_ID = 112  # last_modified_column "modified_at": not a column (updated_at is)
+DEMO_DBSYNC_TABLE_EXISTS_IMPORT_ID = 113  # no mode set, and staging.crm_contacts exists
+DEMO_DBSYNC_TYPE_IMPORT_ID = 114  # a note longer than the destination's VARCHAR(20)
+DEMO_DBSYNC_EXPORT_IMPORT_ID = 115  # outbound, to CRM schema "exports" with the read-only credential 4002
+DEMO_GDOC_MISSING_TAB_IMPORT_ID = 116  # worksheet "Shift" (the tab is "Shifts")
+DEMO_GDOC_BAD_ROWS_IMPORT_ID = 117  # appends a tab whose guests column has "two"
+DEMO_GDOC_EXPORT_IMPORT_ID = 118  # GdocExport, export_action newwksht to a tab that exists
+DEMO_AUTO_DELIMITER_IMPORT_ID = 119  # AutoImport of the pipe-delimited 9003 with column_delimiter "comma"
 
 # --- runs -------------------------------------------------------------------------------------------------------------
 DEMO_FAILED_DBSYNC_RUN_ID = 6002
@@ -121,6 +150,38 @@ _FIRST_NEW_FILE_ID = 9201
 _LOG_SPACING_SECONDS = 0.35
 
 LogLines = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class DemoFailure:
+    """A demo import whose latest run really failed: its kind, the cause the diagnosis names, the tool that fixes it."""
+
+    import_id: int
+    kind: str
+    cause: str
+    fix_tool: str | None
+    note: str
+    run_id: int | None = None
+    """The failed run, when it is not the import's latest failed run."""
+
+
+DEMO_FAILURES: tuple[DemoFailure, ...] = (
+    DemoFailure(202, "CSV", "delimiter_or_column_count", "imports_patch_files_csv", "pipe file read as comma"),
+    DemoFailure(203, "CSV", "type_conversion", "imports_patch_files_csv", "3 bad rows, max_errors=0"),
+    DemoFailure(204, "CSV", "header_mismatch", "imports_patch_files_csv", "table_columns do not match the header"),
+    DemoFailure(111, "Dbsync", "not_found", "imports_patch_syncs", "source table misspelt"),
+    DemoFailure(112, "Dbsync", "missing_column", "imports_patch_syncs", "last_modified_column is not a column"),
+    DemoFailure(113, "Dbsync", "table_exists", "imports_patch_syncs", "destination exists, no mode set"),
+    DemoFailure(114, "Dbsync", "type_conversion", "imports_patch_syncs", "value too long for the destination"),
+    DemoFailure(115, "Dbsync (outbound)", "permission_or_credential", None, "read-only credential cannot write"),
+    DemoFailure(116, "GdocImport", "not_found", "imports_patch_syncs", "worksheet name misspelt"),
+    DemoFailure(117, "GdocImport", "type_conversion", "imports_patch_syncs", "a cell that is not a number"),
+    DemoFailure(118, "GdocExport", "table_exists", "imports_patch_syncs", "new tab asked for, tab exists"),
+    DemoFailure(119, "AutoImport", "delimiter_or_column_count", "imports_patch_syncs", "pipe file read as comma"),
+    DemoFailure(302, "Batch", "compression", None, "plain file, batch default gzip"),
+    DemoFailure(101, "Dbsync", "upstream_timeout", None, "source host timed out (a scripted run)", run_id=6002),
+)
+"""One failing demo import per kind and failure class."""
 
 
 def seed_directory(store: Store) -> None:
@@ -161,13 +222,24 @@ def seed_directory(store: Store) -> None:
         (DEMO_SSL_PUBLIC_KEY_ID, "CRM SSL public key", DEMO_TEAMMATE_ID, {str(DEMO_USER_ID): "read"}),
         (DEMO_TEAMMATE_REDSHIFT_CREDENTIAL_ID, "Redshift - sengineer", DEMO_TEAMMATE_ID, {}),
         (DEMO_OUTSIDER_CREDENTIAL_ID, "Redshift - poutsider", DEMO_OUTSIDER_ID, {}),
+        (DEMO_CRM_LOADER_CREDENTIAL_ID, "CRM loader - ranalyst", DEMO_USER_ID, {}),
     ]
     for credential_id, name, owner_id, shares in credentials:
+        # grants: what the credential may read and write on each remote database (see demo_remote).
+        grants = {str(host_id): dict(schemas) for host_id, schemas in CREDENTIAL_GRANTS.get(credential_id, {}).items()}
         store.put_entry(
             "credential",
             credential_id,
-            {"id": credential_id, "name": name, "owner_id": owner_id, "shares": shares, "type": "Custom"},
+            {
+                "id": credential_id,
+                "name": name,
+                "owner_id": owner_id,
+                "shares": shares,
+                "type": "Custom",
+                "grants": grants,
+            },
         )
+    seed_sheets(store)
     projects = [
         (DEMO_PROJECT_ID, "Voter file refresh", "Monthly refresh of the voter file", DEMO_USER_ID, [1001, 1002], False),
         (DEMO_OTHER_PROJECT_ID, "Fundraising Q3", "Donor analysis for Q3", DEMO_TEAMMATE_ID, [1002, 1001], False),
@@ -250,9 +322,9 @@ def csv_settings(name: str, file_id: int, schema: str, table: str, **settings: A
 
 
 class _Seeder:
-    def __init__(self, store: Store, warehouse: Warehouse) -> None:
+    def __init__(self, store: Store, hosts: Hosts) -> None:
         self.store = store
-        self.warehouse = warehouse
+        self.hosts = hosts
         self.base = now()
 
     def at(self, days: float, hours: float = 0.0) -> str:
@@ -317,7 +389,7 @@ class _Seeder:
         )
         log, last = self._stamped_logger(run.id, started)
         log("info", f"Run {run.id} started on sandbox worker 1.")
-        outcome: Outcome = perform(self.store, self.warehouse, job, run, log, lambda: False)
+        outcome: Outcome = perform(self.store, self.hosts, job, run, log, lambda: False)
         if outcome.state != expect:
             raise RuntimeError(f"demo run {run_id} of {job.id} ended {outcome.state}, not {expect}: {outcome.error}")
         run.state = outcome.state
@@ -359,11 +431,11 @@ class _Seeder:
         return self.store.save_run(run)
 
 
-def seed_demo(store: Store, warehouse: Warehouse) -> None:
+def seed_demo(store: Store, hosts: Hosts) -> None:
     """Seed the directory and every demo object; run once, on an empty state database."""
     with store.transaction():
         seed_directory(store)
-        _seed_jobs(_Seeder(store, warehouse))
+        _seed_jobs(_Seeder(store, hosts))
         store.set_next_id("jobs", _FIRST_NEW_JOB_ID)
         store.set_next_id("syncs", _FIRST_NEW_SYNC_ID)
         store.set_next_id("runs", _FIRST_NEW_RUN_ID)
@@ -583,6 +655,120 @@ def _seed_jobs(s: _Seeder) -> None:
         created_days_ago=12,
     )
     s.executed_run(batch, 6020, 12, expect="succeeded")
+    _seed_failures(s, redshift, crm)
+
+
+def _seed_failures(s: _Seeder, redshift: dict[str, Any], crm: dict[str, Any]) -> None:
+    """Import jobs of each kind whose last run really failed, for a reason the diagnosis names (``DEMO_FAILURES``).
+    Hidden, so the lists the rest of the demo is known by stay as they were; ``civis-mcp demo --list`` shows them."""
+
+    def dbsync(job_id: int, name: str, source: dict[str, Any], destination: dict[str, Any]) -> Job:
+        doc = _import_doc(name, "Dbsync", source, destination)
+        return s.job(job_id, "import", DEMO_USER_ID, doc, created_days_ago=2, hidden=True)
+
+    job = dbsync(DEMO_DBSYNC_MISSING_TABLE_IMPORT_ID, "CRM donations copy", crm, redshift)
+    s.sync(job, 411, _table("public", "donation"), _table("staging", "donations_copy"), wipe_destination_table=True)
+    s.executed_run(job, 6031, 1, expect="failed")
+
+    job = dbsync(DEMO_DBSYNC_MISSING_COLUMN_IMPORT_ID, "CRM contacts (incremental)", crm, redshift)
+    s.sync(
+        job,
+        412,
+        _table("public", "contacts"),
+        _table("staging", "contacts_incremental"),
+        identity_column="id",
+        last_modified_column="modified_at",
+    )
+    s.executed_run(job, 6032, 1, expect="failed")
+
+    job = dbsync(DEMO_DBSYNC_TABLE_EXISTS_IMPORT_ID, "CRM contacts snapshot", crm, redshift)
+    s.sync(job, 413, _table("public", "contacts"), _table("staging", "crm_contacts"))
+    s.executed_run(job, 6033, 1, expect="failed")
+
+    # An analyst made staging.contact_notes with a narrow notes column; one CRM note does not fit it.
+    with s.hosts.warehouse.session(None, None) as warehouse:
+        narrow = [("id", "INTEGER"), ("full_name", "VARCHAR(100)"), ("email", "VARCHAR(200)"), ("notes", "VARCHAR(20)")]
+        columns = [Column(name, column_type(declared)) for name, declared in [*narrow, ("updated_at", "TIMESTAMP")]]
+        warehouse.create_table("staging", "contact_notes", columns)
+    job = dbsync(DEMO_DBSYNC_TYPE_IMPORT_ID, "CRM contact notes", crm, redshift)
+    s.sync(job, 414, _table("public", "contacts"), _table("staging", "contact_notes"), identity_column="id")
+    s.executed_run(job, 6034, 1, expect="failed")
+
+    outbound = _import_doc("People to the CRM", "Dbsync", redshift, _source(DEMO_POSTGRES_HOST_ID, 4002))
+    outbound["is_outbound"] = True
+    job = s.job(DEMO_DBSYNC_EXPORT_IMPORT_ID, "import", DEMO_USER_ID, outbound, created_days_ago=2, hidden=True)
+    s.sync(job, 415, _table("demo", "people"), _table("exports", "people"), wipe_destination_table=True)
+    s.executed_run(job, 6035, 1, expect="failed")
+
+    google = _source(DEMO_GOOGLE_HOST_ID, DEMO_GOOGLE_CREDENTIAL_ID)
+    job = s.job(
+        DEMO_GDOC_MISSING_TAB_IMPORT_ID,
+        "import",
+        DEMO_USER_ID,
+        _import_doc("Volunteer shifts sheet", "GdocImport", google, redshift),
+        created_days_ago=2,
+        hidden=True,
+    )
+    shifts = {"spreadsheet": "Volunteer Shifts", "spreadsheet_id": None, "worksheet": "Shift", "worksheet_id": None}
+    s.sync(job, 416, {"google_worksheet": shifts}, _table("staging", "volunteer_shifts"), first_row_is_header=True)
+    s.executed_run(job, 6036, 1, expect="failed")
+
+    job = s.job(
+        DEMO_GDOC_BAD_ROWS_IMPORT_ID,
+        "import",
+        DEMO_USER_ID,
+        _import_doc("Late sign-ups", "GdocImport", google, redshift),
+        created_days_ago=2,
+        hidden=True,
+    )
+    late = {"spreadsheet": "Event Sign-ups 2024", "spreadsheet_id": None, "worksheet": "Late responses"}
+    s.sync(
+        job,
+        417,
+        {"google_worksheet": {**late, "worksheet_id": None}},
+        _table("staging", "event_signups"),
+        first_row_is_header=True,
+        existing_table_rows="append",
+        max_errors=0,
+    )
+    s.executed_run(job, 6037, 1, expect="failed")
+
+    export = _import_doc("People to Weekly totals", "GdocExport", redshift, google)
+    export["is_outbound"] = True
+    job = s.job(DEMO_GDOC_EXPORT_IMPORT_ID, "import", DEMO_USER_ID, export, created_days_ago=2, hidden=True)
+    totals = {"spreadsheet": "Weekly totals", "spreadsheet_id": None, "worksheet": "Totals", "worksheet_id": None}
+    s.sync(job, 418, _table("demo", "people"), {"google_worksheet": totals}, export_action="newwksht")
+    s.executed_run(job, 6038, 1, expect="failed")
+
+    job = s.job(
+        DEMO_AUTO_DELIMITER_IMPORT_ID,
+        "import",
+        DEMO_USER_ID,
+        _import_doc("Orders upload", "AutoImport", None, redshift),
+        created_days_ago=2,
+        hidden=True,
+    )
+    s.sync(job, 419, {"file": {"id": 9003}}, _table("staging", "orders_upload"), column_delimiter="comma")
+    s.executed_run(job, 6039, 1, expect="failed")
+
+    batch = s.job(
+        DEMO_FAILED_BATCH_IMPORT_ID,
+        "batch",
+        DEMO_USER_ID,
+        {
+            "file_ids": [9001],
+            "schema": "demo",
+            "table": "people_batch_plain",
+            "remote_host_id": DEMO_REDSHIFT_HOST_ID,
+            "credential_id": DEMO_REDSHIFT_CREDENTIAL_ID,
+            "column_delimiter": "comma",
+            "first_row_is_header": True,
+            "compression": "gzip",
+        },
+        created_days_ago=1,
+        hidden=True,
+    )
+    s.executed_run(batch, 6040, 1, expect="failed")
 
 
 def _seed_csv_imports(s: _Seeder) -> None:

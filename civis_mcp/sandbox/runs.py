@@ -1,12 +1,12 @@
-"""Runs that really run: the run clock, the work each kind of job does, and the warehouse CSV runs load into.
+"""Runs that really run: the run clock, the work each kind of job does, cancellation.
 
 A run is created "queued". The clock (an asyncio task per run, on the server's event loop) moves it to "running"
 after ``run_step_seconds``, waits one more step, then does the work in a worker thread so requests keep being served:
 
 * CSV imports: ``csv_engine.execute_csv_import`` with the settings the run was started with, the demo files and every
   uploaded file, into the SQLite warehouse. The engine's log lines are the run's logs.
-* Import jobs: each sync in turn. An AutoImport sync whose source is a Civis file the sandbox knows loads it for real
-  through the engine; Dbsync and Google Sheets syncs write plausible synthetic logs (row counts derived from the IDs).
+* Import jobs: each sync in turn (``import_jobs``): AutoImport files through the engine, Dbsync copies between the
+  warehouse and remote databases (``dbsync``), Google Sheets imports and exports (``sheets``).
 * Batch imports: the engine, appending all the batch's files to the destination table.
 
 Cancelling (``cancel``): a queued run, or a running run not yet inside the engine, is cancelled at once; a run inside
@@ -21,64 +21,22 @@ run stays running until someone cancels it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from civis_mcp.sandbox.csv_engine import CsvJob, CsvOutcome, execute_csv_import, warehouse_table_name
+from civis_mcp.sandbox.csv_engine import CsvJob, CsvOutcome, execute_csv_import
+from civis_mcp.sandbox.databases import Hosts, Warehouse
 from civis_mcp.sandbox.demo_files import DEMO_FILES
+from civis_mcp.sandbox.import_jobs import perform_import_job
 from civis_mcp.sandbox.store import Job, Run, Store, format_time, now
+from civis_mcp.sandbox.syncs import LogFn
 
 __all__ = ["LogFn", "Outcome", "RunClock", "Warehouse", "cancel_run", "perform"]
 
 logger = logging.getLogger("civis_mcp.sandbox.runs")
-
-LogFn = Callable[[str, str], None]
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-class Warehouse:
-    """The SQLite database standing in for Redshift: one connection, one lock, one load at a time."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: the engine's SAVEPOINT is the transaction, and releasing it commits.
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
-
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return [tuple(row) for row in self._conn.execute(sql, params).fetchall()]
-
-    def table_rows(self, schema: str, table: str) -> int | None:
-        """Rows in the Civis table ``schema.table``, or None when it does not exist."""
-        name = warehouse_table_name(schema, table)
-        with self._lock:
-            found = self._conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (name,)
-            ).fetchone()
-            if found is None:
-                return None
-            quoted = '"' + name.replace('"', '""') + '"'
-            (count,) = self._conn.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()
-            return int(count)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 @dataclass
@@ -115,15 +73,15 @@ def _from_engine(result: CsvOutcome) -> Outcome:
     )
 
 
-def perform(
-    store: Store, warehouse: Warehouse, job: Job, run: Run, log: LogFn, should_cancel: Callable[[], bool]
-) -> Outcome:
+def perform(store: Store, hosts: Hosts, job: Job, run: Run, log: LogFn, should_cancel: Callable[[], bool]) -> Outcome:
     """Do a run's work (blocking); used by the clock in a worker thread and by the demo seeding directly."""
     if job.kind == "csv_import":
-        return _from_engine(_engine(warehouse, run.inputs or job.doc, known_files(store), run.id, log, should_cancel))
+        settings = run.inputs or job.doc
+        return _from_engine(_engine(hosts.warehouse, settings, known_files(store), run.id, log, should_cancel))
     if job.kind == "batch":
-        return _perform_batch(store, warehouse, job, run, log, should_cancel)
-    return _perform_import_job(store, warehouse, job, run, log, should_cancel)
+        return _perform_batch(store, hosts.warehouse, job, run, log, should_cancel)
+    result = perform_import_job(store, hosts, job, run, known_files(store), log, should_cancel)
+    return Outcome(result.state, result.error, {"rows_loaded": result.rows})
 
 
 def _perform_batch(
@@ -141,100 +99,6 @@ def _perform_batch(
         "existing_table_rows": "append",
     }
     return _from_engine(_engine(warehouse, settings, known_files(store), run.id, log, should_cancel))
-
-
-def _count(*parts: object, low: int = 120, high: int = 48_000) -> int:
-    digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).digest()
-    return low + int.from_bytes(digest[:4], "big") % (high - low)
-
-
-def _sniff_delimiter(content: bytes) -> str:
-    first = content.split(b"\n", 1)[0]
-    counts = {name: first.count(char) for name, char in (("comma", b","), ("tab", b"\t"), ("pipe", b"|"))}
-    return max(counts, key=lambda name: counts[name])
-
-
-def _perform_import_job(
-    store: Store, warehouse: Warehouse, job: Job, run: Run, log: LogFn, should_cancel: Callable[[], bool]
-) -> Outcome:
-    doc = job.doc
-    sync_type = str(doc.get("sync_type"))
-    syncs = store.list_syncs(job.id)
-    log("info", f'Starting {sync_type} import "{doc.get("name")}" (run {run.id}, {len(syncs)} sync(s))')
-    if not syncs:
-        log("error", "This import has no syncs; add one with POST /imports/{id}/syncs.")
-        return Outcome("failed", "The import has no syncs to run.")
-    source = doc.get("source") or {}
-    destination = doc.get("destination") or {}
-    for label, side in (("source", source), ("destination", destination)):
-        host_id = side.get("remote_host_id")
-        host = store.get_entry("remote_host", host_id) if isinstance(host_id, int) else None
-        if host is not None:
-            log("info", f'Connecting to {label} host "{host["name"]}" with credential {side.get("credential_id")}')
-    files = known_files(store)
-    total = 0
-    for position, sync in enumerate(syncs, start=1):
-        if should_cancel():
-            return Outcome("cancelled")
-        tag = f"[{position}/{len(syncs)}]"
-        src = sync.doc.get("source") or {}
-        dst = sync.doc.get("destination") or {}
-        options = sync.doc.get("advanced_options") or {}
-        dst_table = dst.get("database_table") or {}
-        file_ref = src.get("file") if isinstance(src.get("file"), dict) else None
-        if file_ref is not None and sync_type == "AutoImport":
-            file_id = int(file_ref.get("id") or 0)
-            content = files.get(file_id)
-            if content is None:
-                message = f"File {file_id} has not been uploaded, or no Civis file with that ID exists."
-                log("error", f"{tag} {message}")
-                return Outcome("failed", message)
-            settings = {
-                "source": {"file_ids": [file_id]},
-                "destination": {"schema": dst_table.get("schema"), "table": dst_table.get("table")},
-                "first_row_is_header": options.get("first_row_is_header", True) is not False,
-                "column_delimiter": options.get("column_delimiter") or _sniff_delimiter(content),
-                "escaped": bool(options.get("escaped")),
-                "compression": "gzip" if content[:2] == _GZIP_MAGIC else "none",
-                "existing_table_rows": options.get("existing_table_rows") or "fail",
-                "max_errors": options.get("max_errors") or 0,
-            }
-            log("info", f"{tag} Loading file {file_id} into {dst_table.get('schema')}.{dst_table.get('table')}")
-            result = _engine(warehouse, settings, files, run.id, log, should_cancel)
-            if result.state != "succeeded":
-                return _from_engine(result)
-            total += result.rows_loaded
-            continue
-        origin = _describe(src)
-        target = _describe(dst)
-        rows = _count(job.id, sync.id, run.id)
-        if sync_type == "Dbsync" and options.get("identity_column") and not options.get("wipe_destination_table"):
-            column = options.get("last_modified_column") or options["identity_column"]
-            log("info", f"{tag} {origin} -> {target}: incremental sync on {column}")
-            rows = rows // 20 + 1
-        else:
-            log("info", f"{tag} {origin} -> {target}: full refresh")
-        chunk = options.get("row_chunk_size")
-        if chunk:
-            log("debug", f"{tag} Splitting into chunks of {chunk:,} rows")
-        log("info", f"{tag} Read {rows:,} rows from {origin}")
-        log("info", f"{tag} Wrote {rows:,} rows to {target}")
-        total += rows
-    log("info", f"Import finished: {len(syncs)} sync(s), {total:,} rows in total")
-    return Outcome("succeeded", None, {"rows_loaded": total})
-
-
-def _describe(side: Mapping[str, Any]) -> str:
-    table = side.get("database_table")
-    if table:
-        return f"{table.get('schema')}.{table.get('table')}"
-    sheet = side.get("google_worksheet")
-    if sheet:
-        return f'Google Sheet "{sheet.get("spreadsheet")}" tab "{sheet.get("worksheet")}"'
-    file_ref = side.get("file")
-    if isinstance(file_ref, dict) and file_ref.get("id"):
-        return f"file {file_ref['id']}"
-    return str(side.get("path") or "(unspecified)")
 
 
 def cancel_run(store: Store, run: Run, who: str, *, in_engine: bool) -> Run:
@@ -255,9 +119,9 @@ def cancel_run(store: Store, run: Run, who: str, *, in_engine: bool) -> Run:
 class RunClock:
     """Moves driven runs queued -> running -> finished on the event loop; the work runs in worker threads."""
 
-    def __init__(self, store: Store, warehouse: Warehouse, step_seconds: float) -> None:
+    def __init__(self, store: Store, hosts: Hosts, step_seconds: float) -> None:
         self.store = store
-        self.warehouse = warehouse
+        self.hosts = hosts
         self.step_seconds = step_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_engine: set[int] = set()
@@ -345,7 +209,7 @@ class RunClock:
             current = self.store.get_run(run.id)
             return current is None or current.is_cancel_requested
 
-        return perform(self.store, self.warehouse, job, run, log, should_cancel)
+        return perform(self.store, self.hosts, job, run, log, should_cancel)
 
     def _finish(self, run_id: int, outcome: Outcome) -> None:
         run = self.store.get_run(run_id)

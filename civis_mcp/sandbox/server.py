@@ -35,6 +35,7 @@ import uvicorn
 
 from civis_mcp.sandbox.app import create_app
 from civis_mcp.sandbox.config import DEFAULT_API_KEY, SandboxConfig
+from civis_mcp.sandbox.databases import DatabaseError
 from civis_mcp.sandbox.state import Sandbox
 
 __all__ = ["DEFAULT_PORT", "RunningSandbox", "add_arguments", "main_sandbox", "run", "running_sandbox"]
@@ -61,6 +62,18 @@ class RunningSandbox:
     def warehouse_rows(self, schema: str, table: str) -> int | None:
         """Rows in the Civis table ``schema.table`` in the warehouse, or None when it does not exist."""
         return self.state.warehouse.table_rows(schema, table)
+
+    def remote_rows(self, host_id: int, schema: str, table: str) -> int | None:
+        """Rows in ``schema.table`` in the database behind a remote host (the CRM is 3002), or None."""
+        database = self.state.hosts.database(host_id)
+        if database is None:
+            raise ValueError(f"remote host {host_id} is not a database of this sandbox.")
+        return database.table_rows(schema, table)
+
+    def sheet(self, spreadsheet: str, worksheet: str) -> str | None:
+        """The cells (CSV text) of a worksheet the sandbox keeps, or None when there is no such tab."""
+        tabs = self.state.store.spreadsheet_tabs(name=spreadsheet)
+        return next((tab.content for tab in tabs if tab.worksheet == worksheet), None)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -152,6 +165,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute before HTTP 429")
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
     parser.add_argument("--no-demo-data", action="store_true", help="start an empty sandbox (users and hosts only)")
+    parser.add_argument(
+        "--postgres-url", default=None, help="PostgreSQL database to be the CRM host 3002 (default: SQLite beside --db)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -164,6 +180,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         "caller_id": args.caller_id,
         "seed_demo_data": not args.no_demo_data,
     }
+    if args.postgres_url:
+        overrides["postgres_url"] = args.postgres_url
     for name, value in (
         ("run_step_seconds", args.run_step_seconds),
         ("rate_limit_per_minute", args.rate_limit),
@@ -184,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         state = Sandbox(config)
-    except (ValueError, OSError, sqlite3.Error) as exc:
+    except (ValueError, OSError, sqlite3.Error, DatabaseError) as exc:
         sock.close()
         print(f"civis-mcp sandbox: {exc}", file=sys.stderr)
         return 2

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from civis_mcp.sandbox.config import FaultConfig, SandboxConfig
-from civis_mcp.sandbox.demo import DEMO_USER_ID, seed_demo, seed_directory
-from civis_mcp.sandbox.runs import RunClock, Warehouse
+from civis_mcp.sandbox.databases import Database, Hosts, PostgresDatabase, SqliteDatabase, Warehouse
+from civis_mcp.sandbox.demo import DEMO_POSTGRES_HOST_ID, DEMO_REDSHIFT_HOST_ID, DEMO_USER_ID, seed_demo, seed_directory
+from civis_mcp.sandbox.demo_remote import seed_crm
+from civis_mcp.sandbox.runs import RunClock
 from civis_mcp.sandbox.store import Store, format_time, now
 
 __all__ = ["FaultDecision", "FaultDice", "RateLimiter", "RateWindow", "Sandbox"]
@@ -91,17 +93,35 @@ class FaultDice:
         return FaultDecision(malformed=malformed < config.malformed_rate)
 
 
+def open_hosts(config: SandboxConfig) -> Hosts:
+    """The warehouse and the CRM database (PostgreSQL when configured, else SQLite), with the CRM's demo tables."""
+    warehouse = Warehouse(config.resolved_warehouse_path)
+    crm: Database
+    if config.postgres_url:
+        crm = PostgresDatabase(config.postgres_url, "CRM Postgres")
+    else:
+        crm = SqliteDatabase(config.resolved_crm_path, "CRM Postgres")
+    try:
+        seed_crm(crm)
+    except BaseException:
+        crm.close()
+        warehouse.close()
+        raise
+    return Hosts(warehouse, {DEMO_POSTGRES_HOST_ID: crm}, [DEMO_REDSHIFT_HOST_ID])
+
+
 class Sandbox:
     """Everything one running sandbox owns. Opening it creates (and seeds, the first time) the state database."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.store = Store(config.db_path)
-        self.warehouse = Warehouse(config.resolved_warehouse_path)
+        self.hosts = open_hosts(config)
+        self.warehouse = self.hosts.warehouse
         self.seeded = False
         if self.store.get_meta("seeded_at") is None:
             if config.seed_demo_data:
-                seed_demo(self.store, self.warehouse)
+                seed_demo(self.store, self.hosts)
             else:
                 seed_directory(self.store)
             self.store.set_meta("seeded_at", format_time(now()))
@@ -111,7 +131,7 @@ class Sandbox:
         if caller is None:
             raise ValueError(f"caller_id {self.caller_id} is not a user of this sandbox.")
         self.caller_name = str(caller.get("name") or caller.get("username") or self.caller_id)
-        self.clock = RunClock(self.store, self.warehouse, config.run_step_seconds)
+        self.clock = RunClock(self.store, self.hosts, config.run_step_seconds)
         self.rate = RateLimiter(config.rate_limit_per_minute)
         self.faults = FaultDice(config.faults, config.seed)
         self.stopping = threading.Event()
@@ -119,4 +139,4 @@ class Sandbox:
     def close(self) -> None:
         self.stopping.set()
         self.store.close()
-        self.warehouse.close()
+        self.hosts.close()

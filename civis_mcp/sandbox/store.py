@@ -12,6 +12,8 @@ What is stored:
 * ``shares`` of jobs with users and groups; ``project_links`` between jobs and projects.
 * ``directory``: users, groups, projects, credentials, remote hosts (read-only through this API).
 * ``files``: Civis files known to the sandbox beyond the built-in demo files (uploads of file imports).
+* ``sheets``: the Google Sheets the sandbox keeps, one row per worksheet (tab), its cells as CSV text; Sheets imports
+  read them and Sheets exports write them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "LogLine",
     "Run",
     "Share",
+    "Sheet",
     "Store",
     "StoredFile",
     "SyncRecord",
@@ -113,6 +116,16 @@ CREATE TABLE IF NOT EXISTS files (
     shares TEXT NOT NULL DEFAULT '{}',
     content BLOB,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sheets (
+    spreadsheet_id TEXT NOT NULL,
+    spreadsheet TEXT NOT NULL,
+    worksheet_id INTEGER NOT NULL,
+    worksheet TEXT NOT NULL,
+    content TEXT NOT NULL,
+    shared_with TEXT NOT NULL DEFAULT '[]',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (spreadsheet_id, worksheet_id)
 );
 """
 
@@ -195,6 +208,21 @@ class StoredFile:
     content: bytes | None
     """None until uploaded; the demo files' content lives in ``demo_files.DEMO_FILES``."""
     shares: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet (tab) of a Google spreadsheet the sandbox keeps."""
+
+    spreadsheet_id: str
+    spreadsheet: str
+    worksheet_id: int
+    worksheet: str
+    content: str
+    """The cells as CSV text (comma-delimited, the header row first when it has one)."""
+    shared_with: tuple[int, ...]
+    """IDs of the Google credentials whose account may open and edit the spreadsheet."""
+    updated_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -503,6 +531,49 @@ class Store:
         """Every uploaded file's content by file ID."""
         rows = self._all("SELECT id, content FROM files WHERE content IS NOT NULL")
         return {int(row["id"]): bytes(row["content"]) for row in rows}
+
+    # --- Google Sheets ------------------------------------------------------------------------------------------------
+
+    def save_sheet(self, sheet: Sheet) -> Sheet:
+        stamp = format_time(now())
+        self._execute(
+            "INSERT OR REPLACE INTO sheets (spreadsheet_id, spreadsheet, worksheet_id, worksheet, content, "
+            "shared_with, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                sheet.spreadsheet_id,
+                sheet.spreadsheet,
+                sheet.worksheet_id,
+                sheet.worksheet,
+                sheet.content,
+                json.dumps(list(sheet.shared_with)),
+                stamp,
+            ),
+        )
+        return Sheet(**{**sheet.__dict__, "updated_at": stamp})
+
+    def spreadsheet_tabs(self, *, spreadsheet_id: str | None = None, name: str | None = None) -> list[Sheet]:
+        """The tabs of the spreadsheet with this ID (or, without one, the first with this name), in tab order."""
+        if spreadsheet_id:
+            rows = self._all("SELECT * FROM sheets WHERE spreadsheet_id = ? ORDER BY worksheet_id", (spreadsheet_id,))
+        else:
+            first = self._one("SELECT spreadsheet_id FROM sheets WHERE spreadsheet = ? ORDER BY rowid LIMIT 1", (name,))
+            if first is None:
+                return []
+            rows = self._all(
+                "SELECT * FROM sheets WHERE spreadsheet_id = ? ORDER BY worksheet_id", (first["spreadsheet_id"],)
+            )
+        return [
+            Sheet(
+                row["spreadsheet_id"],
+                row["spreadsheet"],
+                int(row["worksheet_id"]),
+                row["worksheet"],
+                row["content"],
+                tuple(json.loads(row["shared_with"])),
+                row["updated_at"],
+            )
+            for row in rows
+        ]
 
 
 def _job(row: sqlite3.Row) -> Job:

@@ -4,6 +4,13 @@ The diagnosis reads the run, the end of its log (bounded, see ``logs.tail``) and
 classifies the cause from the error text. Civis messages often name the fix themselves (``set
 column_delimiter="pipe"``); those hints are taken first, then the wording of each cause class. The suggested fix is a
 tool call with exact arguments, checked against that tool's own argument model before it is offered.
+
+CSV imports are fixed with ``imports_patch_files_csv``. An import job's (or file import's) run fails in one sync and
+says which ("Sync 411 (...) failed: ..."); its fix is ``imports_patch_syncs`` on that sync: an advanced option the log
+names (``set wipe_destination_table=true``), the table or worksheet the log suggests ("Did you mean
+public.donations?"), or, for rows that do not fit, ``max_errors``. Values taken from a log are only offered when they
+are plain names. Causes a setting cannot fix (permission, a missing file or spreadsheet, a timeout, batches, which
+cannot be changed) get no fix, and the diagnosis says so.
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from civis_mcp.models.imports import AdvancedSyncOptionsInput
 from civis_mcp.operations import OPERATIONS_BY_TOOL
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call, find_kind
 from civis_mcp.workflows.logs import LEVEL_RANK, tail
 from civis_mcp.workflows.models import Cause, DiagnoseParams, Diagnosis, Fix, LogLine, RunFacts
 from civis_mcp.workflows.rows import counts_in
@@ -56,6 +64,15 @@ _CLASSES = (
         "A source file is missing or empty.",
     ),
     _Class(
+        "not_found",
+        re.compile(
+            r"\b(relation|schema|table|spreadsheet|worksheet)\b[^.;]*?\b(does not exist|not found)\b|no such table",
+            re.I,
+        ),
+        ("source",),
+        "A table, schema, spreadsheet or worksheet the import names does not exist.",
+    ),
+    _Class(
         "compression",
         re.compile(r"gzip-compressed|not gzip|compression is|decompress|not in gzip format|gzip data is corrupt", re.I),
         ("compression",),
@@ -63,13 +80,13 @@ _CLASSES = (
     ),
     _Class(
         "header_mismatch",
-        re.compile(r"header mismatch|header .* does not match", re.I),
+        re.compile(r"header mismatch|header .* does not match|header of file .* differs", re.I),
         ("table_columns", "first_row_is_header"),
         "The file's header does not match table_columns.",
     ),
     _Class(
         "existing_table_differs",
-        re.compile(r"do(es)? not match the existing table", re.I),
+        re.compile(r"do(es)? not match the existing (table|worksheet)", re.I),
         ("existing_table_rows", "table_columns"),
         "The file's columns differ from the existing table's.",
     ),
@@ -94,6 +111,18 @@ _CLASSES = (
         "Upsert needs primary keys that are columns of the table.",
     ),
     _Class(
+        "missing_column",
+        re.compile(r"is not a column of|\bcolumn\b[^.;]*\bdoes not exist", re.I),
+        (),
+        "A column the import's options name is not in the source table.",
+    ),
+    _Class(
+        "row_count_mismatch",
+        re.compile(r"row counts? (mismatch|differ)", re.I),
+        (),
+        "After the copy the destination's row count differed from the source's, and the sync verifies row counts.",
+    ),
+    _Class(
         "type_conversion",
         re.compile(
             r"is not a valid|out of range|too long for|failed to load|invalid input syntax|invalid digit|"
@@ -107,7 +136,8 @@ _CLASSES = (
         "permission_or_credential",
         re.compile(r"permission|not authori[sz]ed|access denied|credential|authenticat|password|forbidden", re.I),
         ("destination",),
-        "A credential or permission was refused.",
+        "A credential or permission was refused; a credential with access fixes it (imports_patch: source or "
+        "destination credential_id).",
     ),
     _Class(
         "upstream_timeout",
@@ -133,12 +163,28 @@ def classify(*texts: str) -> _Class | None:
     return None
 
 
-def _fix_for(cause: Cause, text: str, kind: Kind, import_id: int, settings: dict[str, Any]) -> Fix | None:
-    tool = KIND_TOOLS[kind].fix
+def _fix_for(
+    cause: Cause, text: str, kind: Kind, import_id: int, settings: dict[str, Any], sync: dict[str, Any] | None
+) -> Fix | None:
     start = KIND_TOOLS[kind].start
-    if tool is None or kind is not Kind.CSV:
-        return None
     then = f"Then start a new run with {start} (id={import_id}) and wait with imports_wait_for_run."
+    if kind is Kind.CSV:
+        tool = KIND_TOOLS[kind].fix
+        built = _csv_change(cause, text, settings)
+        arguments = {"id": import_id, **built[0]} if built else None
+    elif kind in (Kind.IMPORT, Kind.FILE) and sync is not None and isinstance(sync.get("id"), int):
+        tool = KIND_TOOLS[kind].fix_sync
+        built = _sync_change(cause, text, sync)
+        arguments = {"id": import_id, "sync_id": sync["id"], **built[0]} if built else None
+    else:
+        return None
+    if tool is None or built is None or arguments is None:
+        return None
+    OPERATIONS_BY_TOOL[tool].params.model_validate(arguments)  # never offer a call the tool would refuse
+    return Fix(tool=tool, arguments=arguments, explanation=built[1], then=then)
+
+
+def _csv_change(cause: Cause, text: str, settings: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
     builders: dict[Cause, Callable[[], tuple[dict[str, Any], str] | None]] = {
         "compression": lambda: _hinted(text, "compression"),
         "delimiter_or_column_count": lambda: _hinted(text, "column_delimiter"),
@@ -150,13 +196,70 @@ def _fix_for(cause: Cause, text: str, kind: Kind, import_id: int, settings: dict
         "type_conversion": lambda: _skip_bad_rows(text),
     }
     build = builders.get(cause)
-    built = build() if build else None
-    if built is None:
-        return None
-    change, explanation = built
-    arguments = {"id": import_id, **change}
-    OPERATIONS_BY_TOOL[tool].params.model_validate(arguments)  # never offer a call the tool would refuse
-    return Fix(tool=tool, arguments=arguments, explanation=explanation, then=then)
+    return build() if build else None
+
+
+# The options of a sync that a log's "set <option>=<value>" may name, and what each does, for the explanation.
+_SYNC_OPTIONS = set(AdvancedSyncOptionsInput.model_fields)
+_OPTION_EFFECT = {
+    "wipe_destination_table": "a full refresh: the destination table is made again from the source",
+    "truncate_long_lines": "values too long for their column are cut to fit",
+    "identity_column": "the column that identifies a row in incremental syncs",
+    "last_modified_column": "the column that shows which rows changed",
+    "export_action": "what the export does with the spreadsheet",
+    "column_delimiter": "how the file's columns are separated",
+}
+_TABLE_HINT = re.compile(r"Did you mean ([A-Za-z_][\w]{0,62})\.([A-Za-z_][\w]{0,62})\?")
+_TAB_HINT = re.compile(r'Did you mean worksheet "([\w .()-]{1,100})"\?')
+
+
+def _sync_change(cause: Cause, text: str, sync: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """The change to one sync that the log's own advice, or the cause, says fixes it."""
+    if cause == "not_found":
+        table = _TABLE_HINT.search(text)
+        if table is not None and (sync.get("source") or {}).get("database_table"):
+            schema, name = table.groups()
+            return (
+                {"source": {"database_table": {"schema": schema, "table": name}}},
+                f"Read {schema}.{name}, the table the log suggests, instead.",
+            )
+        tab = _TAB_HINT.search(text)
+        if tab is not None:
+            side = "source" if (sync.get("source") or {}).get("google_worksheet") else "destination"
+            return (
+                {side: {"google_worksheet": {"worksheet": tab.group(1)}}},
+                f"Use the worksheet {tab.group(1)!r}, the tab the log suggests.",
+            )
+    for name, value in _SET_HINT.findall(text):
+        if name in _SYNC_OPTIONS:
+            option = _option_value(name, value)
+            if option is None:
+                continue
+            effect = _OPTION_EFFECT.get(name)
+            return (
+                {"advanced_options": {name: option}},
+                f"Set the sync's {name} to {json.dumps(option)}, as the log says"
+                + (f" ({effect})." if effect else "."),
+            )
+    if cause == "table_exists":
+        return (
+            {"advanced_options": {"existing_table_rows": "append"}},
+            'Append to the existing table ("truncate" or "drop" would replace its rows).',
+        )
+    if cause == "type_conversion":
+        skipped = _skip_bad_rows(text)
+        if skipped is not None:
+            return {"advanced_options": skipped[0]}, skipped[1]
+    return None
+
+
+def _option_value(name: str, value: str) -> Any:
+    """The hinted value as the option's type; None for a value no plain option takes (text from a log)."""
+    if value in ("true", "false"):
+        return value == "true"
+    if value.isdigit():
+        return int(value)
+    return value if _SAFE_NAME.fullmatch(value) else None
 
 
 def _hinted(text: str, field: str) -> tuple[dict[str, Any], str] | None:
@@ -238,7 +341,8 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
     text = "\n".join(filter(None, [run.error or "", *errors]))
     settings = subject if isinstance(subject, dict) else {}
     cause, summary, fields = _cause(run, [run.error or "", *errors])
-    fix = _fix_for(cause, text, kind, params.import_id, settings)
+    sync = await _failed_sync(state, kind, params.import_id, settings, text)
+    fix = _fix_for(cause, text, kind, params.import_id, settings, sync)
     if fix is None and cause not in ("not_failed", "cancelled"):
         not_examined.append("No automatic fix is known for this cause; the evidence and summary say what to change.")
     not_examined.append("The source files' contents and the destination table were not inspected.")
@@ -250,11 +354,39 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
         cause=cause,
         summary=summary,
         evidence=evidence,
-        configuration=_configuration(settings, fields, fix),
+        configuration=_sync_configuration(settings, sync)
+        if sync is not None
+        else _configuration(settings, fields, fix),
         fix=fix,
         rows=counts_in(lines),
         not_examined=not_examined,
     )
+
+
+_FAILED_SYNC = re.compile(r"\bSync (\d+) \(")
+
+
+async def _failed_sync(
+    state: AppState, kind: Kind, import_id: int, settings: dict[str, Any], text: str
+) -> dict[str, Any] | None:
+    """The sync an import job's run failed in (its error starts "Sync <id> (...) failed"), as the API shows it."""
+    if kind not in (Kind.IMPORT, Kind.FILE):
+        return None
+    match = _FAILED_SYNC.search(text)
+    if match is None:
+        return None
+    syncs = settings.get("syncs")
+    if not isinstance(syncs, list):
+        syncs = ((await call(state, "imports_get", id=import_id)).data or {}).get("syncs") or []
+    wanted = int(match.group(1))
+    return next((sync for sync in syncs if isinstance(sync, dict) and sync.get("id") == wanted), None)
+
+
+def _sync_configuration(settings: dict[str, Any], sync: dict[str, Any]) -> dict[str, Any]:
+    """The failed sync as it is now, and the hosts and credentials of the import it belongs to."""
+    shown: dict[str, Any] = {key: settings[key] for key in ("source", "destination") if settings.get(key)}
+    shown["sync"] = {key: sync.get(key) for key in ("id", "source", "destination", "advanced_options")}
+    return shown
 
 
 def _configuration(settings: dict[str, Any], fields: tuple[str, ...], fix: Fix | None) -> dict[str, Any]:

@@ -37,10 +37,12 @@ class KindTools:
     """The tool that starts a run."""
     cancel: str | None = None
     """The tool that cancels a run."""
+    fix_sync: str | None = None
+    """The tool that changes one sync's settings (import jobs and file imports, whose settings live on syncs)."""
 
     def family(self) -> str:
         """Its tools, for a sentence that says which to use."""
-        return ", ".join(tool for tool in vars(self).values() if tool is not None)
+        return ", ".join(dict.fromkeys(tool for tool in vars(self).values() if tool is not None))
 
 
 KIND_TOOLS: dict[Kind, KindTools] = {
@@ -61,6 +63,7 @@ KIND_TOOLS: dict[Kind, KindTools] = {
         "imports_patch",
         "imports_post_runs",
         "imports_post_cancel",
+        "imports_patch_syncs",
     ),
     Kind.FILE: KindTools(
         None,
@@ -70,6 +73,7 @@ KIND_TOOLS: dict[Kind, KindTools] = {
         None,
         "imports_post_files_runs",
         "imports_delete_files_runs",
+        "imports_patch_syncs",
     ),
     Kind.BATCH: KindTools("imports_get_batches", None, None, None, None, None),
 }
