@@ -52,7 +52,7 @@ class Settings:
             allow_unconfirmed=_names(env, "CIVIS_MCP_ALLOW_UNCONFIRMED") or frozenset(),
             confirm_timeout=_float(env, "CIVIS_MCP_CONFIRM_TIMEOUT", 300.0),
             audit_log=Path(env["CIVIS_MCP_AUDIT_LOG"]) if env.get("CIVIS_MCP_AUDIT_LOG", "").strip() else None,
-            result_budget=int(_float(env, "CIVIS_MCP_RESULT_BUDGET", 20_000)),
+            result_budget=_budget(env, "CIVIS_MCP_RESULT_BUDGET", 20_000),
         )
 
 
@@ -66,6 +66,26 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number of seconds, got {raw!r}.") from None
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {raw!r}.")
+    return value
+
+
+MIN_RESULT_BUDGET = 2_000
+"""Below this, a result cannot keep even its identifying fields and the note saying what was cut."""
+
+
+def _budget(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a whole number of characters (the JSON size one tool result may take), got {raw!r}; "
+            f"the default is {default}."
+        ) from None
+    if value < MIN_RESULT_BUDGET:
+        raise ValueError(f"{name} must be at least {MIN_RESULT_BUDGET} characters, got {raw!r}.")
     return value
 
 
