@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the MCP server over stdio (stdout carries only MCP messages), or HTTP with --http"
     )
-    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="what goes to stderr (the client's log): INFO start-up and retries (the default), DEBUG also one line "
+        "per request to Civis",
+    )
     serve.add_argument(
         "--read-only",
         action="store_true",
@@ -75,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "--sandbox-db",
         type=Path,
         metavar="PATH",
-        help="with --sandbox: keep the sandbox's state in this SQLite file across restarts",
+        help="with --sandbox: keep the sandbox's state in this SQLite file across restarts, and its warehouse beside "
+        "it in NAME-warehouse.sqlite; delete PATH to start over (a new state starts a new warehouse)",
     )
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
@@ -100,6 +108,10 @@ def _configure_logging(level: str, settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO, and httpcore every step of it at DEBUG: that floods a client's log. The
+    # request lines worth reading are civis_mcp.api's own, at DEBUG (verb, path, status, time).
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -134,7 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(args.log_level, settings)
     log = logging.getLogger("civis_mcp")
-    if settings.api_key is None:
+    if settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
     if settings.allow_unconfirmed:
         log.warning(
@@ -168,8 +180,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     from civis_mcp.sandbox import SandboxConfig, running_sandbox
 
-    with running_sandbox(SandboxConfig.from_env(db_path=args.sandbox_db)) as sandbox:
-        log.info("using the embedded sandbox at %s", sandbox.url)
+    with ExitStack() as stack:
+        try:
+            config = SandboxConfig.from_env(db_path=args.sandbox_db)
+            sandbox = stack.enter_context(running_sandbox(config))
+        except Exception as exc:  # said on stderr, the one place a stdio client's user can read it
+            where = f" from {args.sandbox_db} (delete it to start over)" if args.sandbox_db else ""
+            log.error("The embedded sandbox could not start%s: %s", where, exc)
+            return 2
+        stored = f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}" if config.db_path else ""
+        log.info("using the embedded sandbox at %s%s", sandbox.url, f" ({stored})" if stored else "")
         sandboxed = dataclasses.replace(settings, api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
         _run(build_server(sandboxed), args.http)
     return 0

@@ -5,13 +5,19 @@ and stderr, the MCP client's view over stdio, the sandbox's files on disk.
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
 from civis_mcp.config import Settings
+from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID
 
 
 def civis_mcp(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -48,3 +54,68 @@ def test_timeouts_are_still_reported_in_seconds() -> None:
     with pytest.raises(ValueError, match="CIVIS_MCP_READ_TIMEOUT must be a number of seconds"):
         Settings.from_env({"CIVIS_MCP_READ_TIMEOUT": "soon"})
     assert Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": "30_000"}).result_budget == 30_000
+
+
+# --- the stdio server's log, as the client shows it -----------------------------------------------------------------
+
+
+async def _session_log(*args: str, tool: str = "imports_get_files_csv", env: dict[str, str] | None = None) -> str:
+    """Start ``civis-mcp ARGS`` as a stdio client would, call one read tool, and return what the server logged."""
+    with tempfile.TemporaryFile("w+") as log:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", *args], env=env or {})
+        async with Client(stdio_client(params, errlog=log)) as client:
+            result = await client.call_tool(tool, {"id": DEMO_CSV_IMPORT_ID})
+            assert not result.is_error, result.content
+        log.seek(0)
+        return log.read()
+
+
+async def test_the_sandbox_starts_without_a_key_warning_and_without_a_line_per_request() -> None:
+    log = await _session_log("serve", "--sandbox")
+    assert "serving 49 tools for the sandbox" in log  # the log was really captured
+    assert "CIVIS_API_KEY" not in log
+    assert "HTTP Request" not in log and f"/imports/files/csv/{DEMO_CSV_IMPORT_ID}" not in log
+
+
+async def test_debug_logs_one_line_per_upstream_request() -> None:
+    log = await _session_log("serve", "--sandbox", "--log-level", "DEBUG")
+    assert re.search(rf"DEBUG civis_mcp\.api: GET /imports/files/csv/{DEMO_CSV_IMPORT_ID} -> 200 in \d+ ms", log), log
+    assert "HTTP Request" not in log and "httpcore" not in log
+
+
+async def test_without_a_key_outside_the_sandbox_the_warning_stays() -> None:
+    with tempfile.TemporaryFile("w+") as log:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", "serve"], env={})
+        async with Client(stdio_client(params, errlog=log)) as client:
+            await client.list_tools()
+        log.seek(0)
+        assert "CIVIS_API_KEY is not set" in log.read()
+
+
+# --- --sandbox-db: its files are made, named and reset together ------------------------------------------------------
+
+
+async def test_deleting_the_sandbox_state_file_starts_over_with_a_fresh_warehouse(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    warehouse = tmp_path / "state-warehouse.sqlite"
+    first = await _session_log("serve", "--sandbox", "--sandbox-db", str(state))
+    assert f"state in {state}, warehouse in {warehouse}" in first  # the log names both files
+    assert state.exists() and warehouse.exists()
+    with sqlite3.connect(warehouse) as db:  # something only the old state's runs could have loaded
+        db.execute("CREATE TABLE scratch__leftover (x INTEGER)")
+    db.close()
+
+    state.unlink()  # the obvious way to start over
+    again = await _session_log("serve", "--sandbox", "--sandbox-db", str(state))
+    assert "using the embedded sandbox" in again
+    with sqlite3.connect(warehouse) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "scratch__leftover" not in tables and tables  # a new warehouse, seeded again by the demo runs
+
+
+def test_a_sandbox_that_cannot_start_says_why_on_stderr(tmp_path: Path) -> None:
+    done = civis_mcp("serve", "--sandbox", "--sandbox-db", str(tmp_path))  # a directory is not a database
+    assert done.returncode == 2
+    assert f"The embedded sandbox could not start from {tmp_path} (delete it to start over)" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -94,7 +94,9 @@ class SandboxConfig:
     db_path: Path | str | None = None
     """SQLite file for the API state; created and seeded with demo data on first start, reused afterwards."""
     warehouse_path: Path | str | None = None
-    """SQLite file standing in for the data warehouse CSV runs load into. Default: in memory, or next to db_path."""
+    """SQLite file standing in for the data warehouse CSV runs load into. Default: in memory, or next to db_path
+    (``state.sqlite`` -> ``state-warehouse.sqlite``). Emptied whenever the state database is new, so deleting the
+    state database resets both."""
     api_key: str = DEFAULT_API_KEY
     caller_id: int | None = None
     """The demo user the API key belongs to (default: ``demo.DEMO_USER_ID``)."""

@@ -8,13 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from civis_mcp.sandbox.config import FaultConfig, SandboxConfig
 from civis_mcp.sandbox.demo import DEMO_USER_ID, seed_demo, seed_directory
 from civis_mcp.sandbox.runs import RunClock, Warehouse
 from civis_mcp.sandbox.store import Store, format_time, now
 
-__all__ = ["FaultDecision", "FaultDice", "RateLimiter", "RateWindow", "Sandbox"]
+__all__ = ["FaultDecision", "FaultDice", "RateLimiter", "RateWindow", "Sandbox", "remove_sqlite_file"]
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,28 @@ class FaultDice:
         return FaultDecision(malformed=malformed < config.malformed_rate)
 
 
+def remove_sqlite_file(path: str) -> None:
+    """Delete a SQLite database file and its journal files; nothing for an in-memory database."""
+    if path == ":memory:":
+        return
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
 class Sandbox:
     """Everything one running sandbox owns. Opening it creates (and seeds, the first time) the state database."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.store = Store(config.db_path)
+        fresh = self.store.get_meta("seeded_at") is None
+        if fresh:
+            # A new state database means a new warehouse: the tables left by an earlier state (deleted to start
+            # over) would make the seeded runs that load them fail, and no run of the new state loaded them.
+            remove_sqlite_file(config.resolved_warehouse_path)
         self.warehouse = Warehouse(config.resolved_warehouse_path)
         self.seeded = False
-        if self.store.get_meta("seeded_at") is None:
+        if fresh:
             if config.seed_demo_data:
                 seed_demo(self.store, self.warehouse)
             else:
