@@ -17,9 +17,12 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
+from pydantic import SecretStr
 
 from civis_mcp.config import Settings
-from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID
+from civis_mcp.sandbox import SandboxConfig, running_sandbox
+from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID, DEMO_PRIVATE_IMPORT_ID, DEMO_READ_ONLY_IMPORT_ID
+from civis_mcp.server import build_server
 
 
 def civis_mcp(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -153,3 +156,19 @@ async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceb
     assert "file(s) 9001, 9002 into the table demo.people_2" in good.messages[0].content.text  # type: ignore[union-attr]
     described = {argument.name: argument.description for argument in listed["set_up_csv_import"].arguments or []}
     assert described["file_ids"] == "Civis file IDs separated by commas, such as 9001, 9002."
+
+
+# --- a 403 names the access the call needs ----------------------------------------------------------------------------
+
+
+async def test_a_refused_read_asks_for_read_access_and_a_refused_change_for_write_access() -> None:
+    with running_sandbox(SandboxConfig()) as sandbox:
+        settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
+        async with Client(build_server(settings)) as client:
+            read = await client.call_tool("imports_get", {"id": DEMO_PRIVATE_IMPORT_ID})
+            change = await client.call_tool("imports_patch", {"id": DEMO_READ_ONLY_IMPORT_ID, "name": "Renamed"})
+    read_text = "".join(getattr(block, "text", "") for block in read.content)
+    change_text = "".join(getattr(block, "text", "") for block in change.content)
+    assert read.is_error and "HTTP 403" in read_text
+    assert "share it with read access, which is enough to read it" in read_text and "manage" not in read_text
+    assert change.is_error and "HTTP 403" in change_text and "share it with write access" in change_text
