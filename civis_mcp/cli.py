@@ -1,4 +1,4 @@
-"""The ``civis-mcp`` command: serve | sandbox | demo | tools | manifest."""
+"""The ``civis-mcp`` command: serve | doctor | sandbox | demo | tools | manifest."""
 
 from __future__ import annotations
 
@@ -35,38 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         help="what goes to stderr (the client's log): INFO start-up and retries (the default), DEBUG also one line "
         "per request to Civis",
     )
-    serve.add_argument(
-        "--read-only",
-        action="store_true",
-        default=None,
-        help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
-    )
-    serve.add_argument(
-        "--toolsets",
-        metavar="NAMES",
-        help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
-    )
-    serve.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
-    serve.add_argument(
-        "--allow-unconfirmed",
-        metavar="TOOL",
-        action="append",
-        default=[],
-        help="let this destructive tool run without a human's confirmation; repeat or comma-separate "
-        "(env CIVIS_MCP_ALLOW_UNCONFIRMED). For unattended agents only.",
-    )
-    serve.add_argument(
-        "--confirm-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
-    )
-    serve.add_argument(
-        "--audit-log",
-        type=Path,
-        metavar="PATH",
-        help="append one JSON line per write or destructive call (env CIVIS_MCP_AUDIT_LOG)",
-    )
+    _add_settings_arguments(serve)
     serve.add_argument(
         "--http",
         metavar="[HOST:]PORT",
@@ -85,6 +54,23 @@ def _parser() -> argparse.ArgumentParser:
         help="with --sandbox: keep the sandbox's state in this SQLite file across restarts, and its warehouse beside "
         "it in NAME-warehouse.sqlite; delete PATH to start over (a new state starts a new warehouse)",
     )
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this install, its configuration, key and endpoint; print a configuration for each client",
+        description="Checks Python and the install, the configuration (the same environment variables and flags as "
+        "serve), the endpoint and the key (who it belongs to), which tools are offered and why not the others, and "
+        "an MCP handshake with the command a client will run. Prints ready-to-paste configurations. Exit status 0 "
+        "when everything works, 1 otherwise.",
+    )
+    _add_settings_arguments(doctor)
+    doctor.add_argument("--sandbox", action="store_true", help="check against an embedded sandbox (no key needed)")
+    doctor.add_argument(
+        "--expect",
+        metavar="TOOL",
+        action="append",
+        default=[],
+        help="fail unless this tool is offered (repeat for several)",
+    )
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
     # Starlette, uvicorn and every model, which `serve` must not pay for at start-up).
@@ -98,6 +84,57 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--check", action="store_true", help="exit 1 when tool_manifests/ differs from the code")
     manifest.add_argument("--dir", type=Path, default=Path("tool_manifests"), help="manifest directory")
     return parser
+
+
+def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that shape the settings, shared by ``serve`` and ``doctor`` (which checks what ``serve`` would do)."""
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
+    )
+    parser.add_argument(
+        "--toolsets",
+        metavar="NAMES",
+        help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
+    )
+    parser.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
+    parser.add_argument(
+        "--allow-unconfirmed",
+        metavar="TOOL",
+        action="append",
+        default=[],
+        help="let this destructive tool run without a human's confirmation; repeat or comma-separate "
+        "(env CIVIS_MCP_ALLOW_UNCONFIRMED). For unattended agents only.",
+    )
+    parser.add_argument(
+        "--confirm-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
+    )
+    parser.add_argument(
+        "--audit-log",
+        type=Path,
+        metavar="PATH",
+        help="append one JSON line per write or destructive call (env CIVIS_MCP_AUDIT_LOG)",
+    )
+
+
+def _serve_flags(args: argparse.Namespace) -> list[str]:
+    """The settings flags given on the command line, as ``serve`` arguments (for the configurations doctor prints)."""
+    flags: list[str] = ["--read-only"] if args.read_only else []
+    for flag, value in (("--toolsets", args.toolsets), ("--tools", args.tools)):
+        if value is not None:
+            flags += [flag, value]
+    for tool in args.allow_unconfirmed:
+        flags += ["--allow-unconfirmed", tool]
+    if args.confirm_timeout is not None:
+        flags += ["--confirm-timeout", f"{args.confirm_timeout:g}"]
+    if args.audit_log is not None:
+        flags += ["--audit-log", str(args.audit_log.resolve())]
+    return flags
 
 
 def _configure_logging(level: str, settings: Settings) -> None:
@@ -195,6 +232,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from civis_mcp.catalog import check_settings
+    from civis_mcp.doctor import run_doctor
+
+    settings: Settings | Exception
+    try:
+        settings = _settings_from(args)
+        check_settings(settings)
+    except (ConfigurationError, ValueError) as exc:
+        settings = exc
+    return run_doctor(settings, serve_flags=_serve_flags(args), sandbox=args.sandbox, expect=args.expect)
+
+
 def _run(server: Any, http: str | None) -> None:
     """Serve over stdio, or over streamable HTTP when ``--http [HOST:]PORT`` was given."""
     if http is None:
@@ -245,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "tools":
         return _tools()
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "demo":
         from civis_mcp.demo import main_demo
 
