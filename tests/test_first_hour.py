@@ -19,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import SecretStr
 
+from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
 from civis_mcp.config import Settings
 from civis_mcp.sandbox import SandboxConfig, running_sandbox
 from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID, DEMO_PRIVATE_IMPORT_ID, DEMO_READ_ONLY_IMPORT_ID
@@ -172,3 +173,17 @@ async def test_a_refused_read_asks_for_read_access_and_a_refused_change_for_writ
     assert read.is_error and "HTTP 403" in read_text
     assert "share it with read access, which is enough to read it" in read_text and "manage" not in read_text
     assert change.is_error and "HTTP 403" in change_text and "share it with write access" in change_text
+
+
+# --- the README's client matrix is the one the code uses ------------------------------------------------------------
+
+
+def test_the_readme_client_matrix_agrees_with_the_clients_the_code_names() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    matrix = readme.split("<!-- client-matrix -->")[1].split("<!-- /client-matrix -->")[0]
+    rows = [line.split("|")[1:3] for line in matrix.strip().splitlines()[2:]]
+    confirms = {name.strip(): answer.strip().startswith("yes") for name, answer in rows}
+    assert confirms == {client.name: client.can_confirm for client in CLIENTS}
+    assert set(CONFIRMING_CLIENTS) == {"Claude Code", "VS Code", "Cursor", "MCP Inspector"}
+    assert NON_CONFIRMING_CLIENTS == ("Claude Desktop",)
+    assert confirming_clients_phrase() == "Claude Code, VS Code, Cursor or MCP Inspector"
