@@ -1,4 +1,4 @@
-"""The ``civis-mcp`` command: serve | sandbox | demo | tools | manifest."""
+"""The ``civis-mcp`` command: serve | doctor | sandbox | demo | tools | manifest."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,86 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the MCP server over stdio (stdout carries only MCP messages), or HTTP with --http"
     )
-    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.add_argument(
-        "--read-only",
-        action="store_true",
-        default=None,
-        help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="what goes to stderr (the client's log): INFO start-up and retries (the default), DEBUG also one line "
+        "per request to Civis",
     )
-    serve.add_argument(
-        "--toolsets",
-        metavar="NAMES",
-        help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
-    )
-    serve.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
-    serve.add_argument(
-        "--allow-unconfirmed",
-        metavar="TOOL",
-        action="append",
-        default=[],
-        help="let this destructive tool run without a human's confirmation; repeat or comma-separate "
-        "(env CIVIS_MCP_ALLOW_UNCONFIRMED). For unattended agents only.",
-    )
-    serve.add_argument(
-        "--confirm-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
-    )
-    serve.add_argument(
-        "--call-deadline",
-        type=float,
-        metavar="SECONDS",
-        help="most time one call to Civis may take, retries included (env CIVIS_MCP_CALL_DEADLINE; default 60)",
-    )
-    serve.add_argument(
-        "--breaker-failures",
-        type=int,
-        metavar="N",
-        help="pause calls to Civis after N calls in a row fail (env CIVIS_MCP_BREAKER_FAILURES; default 5)",
-    )
-    serve.add_argument(
-        "--breaker-cooldown",
-        type=float,
-        metavar="SECONDS",
-        help="how long calls stay paused, answered at once with an error (env CIVIS_MCP_BREAKER_COOLDOWN; default 30)",
-    )
-    serve.add_argument(
-        "--audit-log",
-        type=Path,
-        metavar="PATH",
-        help="append JSON lines (intent before, outcome after) for every write and guarded call, file mode 0600 "
-        "(env CIVIS_MCP_AUDIT_LOG)",
-    )
-    serve.add_argument(
-        "--audit-required",
-        action="store_true",
-        help="refuse a write whose audit intent line cannot be written (env CIVIS_MCP_AUDIT_REQUIRED; needs "
-        "--audit-log)",
-    )
-    serve.add_argument(
-        "--allow-files",
-        metavar="DIR",
-        action="append",
-        default=[],
-        type=Path,
-        help="let imports_load_file read files under DIR, for clients that do not share their workspace as MCP roots; "
-        "repeat for several (env CIVIS_MCP_ALLOW_FILES, separated by ':'). Ignored with --http, where the tool is "
-        "not offered",
-    )
-    serve.add_argument(
-        "--file-max-bytes",
-        type=int,
-        metavar="BYTES",
-        help="largest file imports_load_file uploads (env CIVIS_MCP_FILE_MAX_BYTES; default 1 GiB)",
-    )
-    serve.add_argument(
-        "--file-types",
-        metavar="ENDINGS",
-        help="comma-separated file name endings imports_load_file reads (env CIVIS_MCP_FILE_TYPES; default "
-        "csv,tsv,txt,psv and each with .gz)",
-    )
+    _add_settings_arguments(serve)
     serve.add_argument(
         "--http",
         metavar="[HOST:]PORT",
@@ -122,7 +51,25 @@ def _parser() -> argparse.ArgumentParser:
         "--sandbox-db",
         type=Path,
         metavar="PATH",
-        help="with --sandbox: keep the sandbox's state in this SQLite file across restarts",
+        help="with --sandbox: keep the sandbox's state in this SQLite file across restarts, and its warehouse beside "
+        "it in NAME-warehouse.sqlite; delete PATH to start over (a new state starts a new warehouse)",
+    )
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this install, its configuration, key and endpoint; print a configuration for each client",
+        description="Checks Python and the install, the configuration (the same environment variables and flags as "
+        "serve), the endpoint and the key (who it belongs to), which tools are offered and why not the others, and "
+        "an MCP handshake with the command a client will run. Prints ready-to-paste configurations. Exit status 0 "
+        "when everything works, 1 otherwise.",
+    )
+    _add_settings_arguments(doctor)
+    doctor.add_argument("--sandbox", action="store_true", help="check against an embedded sandbox (no key needed)")
+    doctor.add_argument(
+        "--expect",
+        metavar="TOOL",
+        action="append",
+        default=[],
+        help="fail unless this tool is offered (repeat for several)",
     )
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
@@ -146,6 +93,118 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that shape the settings, shared by ``serve`` and ``doctor`` (which checks what ``serve`` would do)."""
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
+    )
+    parser.add_argument(
+        "--toolsets",
+        metavar="NAMES",
+        help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
+    )
+    parser.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
+    parser.add_argument(
+        "--allow-unconfirmed",
+        metavar="TOOL",
+        action="append",
+        default=[],
+        help="let this destructive tool run without a human's confirmation; repeat or comma-separate "
+        "(env CIVIS_MCP_ALLOW_UNCONFIRMED). For unattended agents only.",
+    )
+    parser.add_argument(
+        "--confirm-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
+    )
+    parser.add_argument(
+        "--audit-log",
+        type=Path,
+        metavar="PATH",
+        help="append JSON lines (intent before, outcome after) for every write and guarded call, file mode 0600 "
+        "(env CIVIS_MCP_AUDIT_LOG)",
+    )
+    parser.add_argument(
+        "--audit-required",
+        action="store_true",
+        help="refuse a write whose audit intent line cannot be written (env CIVIS_MCP_AUDIT_REQUIRED; needs "
+        "--audit-log)",
+    )
+    parser.add_argument(
+        "--call-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="most time one call to Civis may take, retries included (env CIVIS_MCP_CALL_DEADLINE; default 60)",
+    )
+    parser.add_argument(
+        "--breaker-failures",
+        type=int,
+        metavar="N",
+        help="pause calls to Civis after N calls in a row fail (env CIVIS_MCP_BREAKER_FAILURES; default 5)",
+    )
+    parser.add_argument(
+        "--breaker-cooldown",
+        type=float,
+        metavar="SECONDS",
+        help="how long calls stay paused, answered at once with an error (env CIVIS_MCP_BREAKER_COOLDOWN; default 30)",
+    )
+    parser.add_argument(
+        "--allow-files",
+        metavar="DIR",
+        action="append",
+        default=[],
+        type=Path,
+        help="let imports_load_file read files under DIR, for clients that do not share their workspace as MCP roots; "
+        "repeat for several (env CIVIS_MCP_ALLOW_FILES, separated by ':'). Ignored with --http, where the tool is "
+        "not offered",
+    )
+    parser.add_argument(
+        "--file-max-bytes",
+        type=int,
+        metavar="BYTES",
+        help="largest file imports_load_file uploads (env CIVIS_MCP_FILE_MAX_BYTES; default 1 GiB)",
+    )
+    parser.add_argument(
+        "--file-types",
+        metavar="ENDINGS",
+        help="comma-separated file name endings imports_load_file reads (env CIVIS_MCP_FILE_TYPES; default "
+        "csv,tsv,txt,psv and each with .gz)",
+    )
+
+
+def _serve_flags(args: argparse.Namespace) -> list[str]:
+    """The settings flags given on the command line, as ``serve`` arguments (for the configurations doctor prints)."""
+    flags: list[str] = ["--read-only"] if args.read_only else []
+    for flag, value in (("--toolsets", args.toolsets), ("--tools", args.tools)):
+        if value is not None:
+            flags += [flag, value]
+    for tool in args.allow_unconfirmed:
+        flags += ["--allow-unconfirmed", tool]
+    if args.confirm_timeout is not None:
+        flags += ["--confirm-timeout", f"{args.confirm_timeout:g}"]
+    if args.audit_log is not None:
+        flags += ["--audit-log", str(args.audit_log.resolve())]
+    if args.audit_required:
+        flags.append("--audit-required")
+    for flag, number in (
+        ("--call-deadline", args.call_deadline),
+        ("--breaker-failures", args.breaker_failures),
+        ("--breaker-cooldown", args.breaker_cooldown),
+        ("--file-max-bytes", args.file_max_bytes),
+    ):
+        if number is not None:
+            flags += [flag, f"{number:g}"]
+    for directory in args.allow_files:
+        flags += ["--allow-files", str(directory.expanduser().resolve())]
+    if args.file_types is not None:
+        flags += ["--file-types", args.file_types]
+    return flags
+
+
 def _configure_logging(level: str, settings: Settings) -> None:
     # Logs go to stderr: stdout belongs to the MCP protocol. Every record passes the redactor first.
     handler = logging.StreamHandler(sys.stderr)
@@ -154,6 +213,10 @@ def _configure_logging(level: str, settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO, and httpcore every step of it at DEBUG: that floods a client's log. The
+    # request lines worth reading are civis_mcp.api's own, at DEBUG (verb, path, status, time).
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -191,7 +254,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         if types is None:
             raise ValueError("--file-types needs at least one file name ending, e.g. csv,csv.gz.")
         overrides["file_types"] = types
-    if args.http is not None:
+    if getattr(args, "http", None) is not None:  # doctor has no --http
         overrides["transport"] = "http"
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
@@ -209,7 +272,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(args.log_level, settings)
     log = logging.getLogger("civis_mcp")
-    if settings.api_key is None:
+    if settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
     if settings.allow_unconfirmed:
         log.warning(
@@ -248,11 +311,32 @@ def _serve(args: argparse.Namespace) -> int:
 
     from civis_mcp.sandbox import SandboxConfig, running_sandbox
 
-    with running_sandbox(SandboxConfig.from_env(db_path=args.sandbox_db)) as sandbox:
-        log.info("using the embedded sandbox at %s", sandbox.url)
+    with ExitStack() as stack:
+        try:
+            config = SandboxConfig.from_env(db_path=args.sandbox_db)
+            sandbox = stack.enter_context(running_sandbox(config))
+        except Exception as exc:  # said on stderr, the one place a stdio client's user can read it
+            where = f" from {args.sandbox_db} (delete it to start over)" if args.sandbox_db else ""
+            log.error("The embedded sandbox could not start%s: %s", where, exc)
+            return 2
+        stored = f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}" if config.db_path else ""
+        log.info("using the embedded sandbox at %s%s", sandbox.url, f" ({stored})" if stored else "")
         sandboxed = dataclasses.replace(settings, api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
         _run(build_server(sandboxed), args.http)
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from civis_mcp.catalog import check_settings
+    from civis_mcp.doctor import run_doctor
+
+    settings: Settings | Exception
+    try:
+        settings = _settings_from(args)
+        check_settings(settings)
+    except (ConfigurationError, ValueError) as exc:
+        settings = exc
+    return run_doctor(settings, serve_flags=_serve_flags(args), sandbox=args.sandbox, expect=args.expect)
 
 
 def _run(server: Any, http: str | None) -> None:
@@ -306,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "tools":
         return _tools()
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "demo":
         from civis_mcp.demo import list_failures, main_demo
 

@@ -77,7 +77,7 @@ class Settings:
             confirm_timeout=_float(env, "CIVIS_MCP_CONFIRM_TIMEOUT", 300.0),
             audit_log=Path(env["CIVIS_MCP_AUDIT_LOG"]) if env.get("CIVIS_MCP_AUDIT_LOG", "").strip() else None,
             audit_required=_flag(env, "CIVIS_MCP_AUDIT_REQUIRED"),
-            result_budget=int(_float(env, "CIVIS_MCP_RESULT_BUDGET", 20_000)),
+            result_budget=_budget(env, "CIVIS_MCP_RESULT_BUDGET", 20_000),
             allow_files=split_paths(env.get("CIVIS_MCP_ALLOW_FILES", "")),
             file_max_bytes=_bytes(env, "CIVIS_MCP_FILE_MAX_BYTES", DEFAULT_FILE_MAX_BYTES),
             file_types=split_file_types(env.get("CIVIS_MCP_FILE_TYPES", "")) or DEFAULT_FILE_TYPES,
@@ -113,6 +113,26 @@ def _bytes(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isascii() or not raw.isdigit() or int(raw) <= 0:
         raise ValueError(f"{name} must be a whole number of bytes greater than 0, got {raw!r}.")
     return int(raw)
+
+
+MIN_RESULT_BUDGET = 2_000
+"""Below this, a result cannot keep even its identifying fields and the note saying what was cut."""
+
+
+def _budget(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a whole number of characters (the JSON size one tool result may take), got {raw!r}; "
+            f"the default is {default}."
+        ) from None
+    if value < MIN_RESULT_BUDGET:
+        raise ValueError(f"{name} must be at least {MIN_RESULT_BUDGET} characters, got {raw!r}.")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

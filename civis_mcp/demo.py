@@ -19,7 +19,7 @@ from civis_mcp.sandbox.demo import (
     DEMO_FAILURES,
 )
 
-__all__ = ["DemoOutcome", "list_failures", "main_demo", "play"]
+__all__ = ["DemoOutcome", "clip", "list_failures", "main_demo", "play"]
 
 
 class DemoError(RuntimeError):
@@ -44,6 +44,17 @@ class _Transcript:
     def detail(self, text: str) -> None:
         self.out.write(f"{'':<9}   {text}\n")
         self.out.flush()
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else cut at the last word boundary before it and ended with an
+    ellipsis, so a cut line reads as cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head and not text[limit - 1].isspace():
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:") + "…"
 
 
 def _arguments(arguments: dict[str, Any]) -> str:
@@ -88,9 +99,9 @@ async def play(out: TextIO, run_step_seconds: float = 0.1) -> DemoOutcome:
             talk.say("you", f"Why did CSV import {failed} fail?")
             errors = await _call(client, talk, outcome, "imports_tail_logs", import_id=failed, level="error", lines=3)
             for line in errors.get("lines", []):
-                talk.detail(f"log {line['id']} [{line.get('level')}] {line['message'][:160]}")
+                talk.detail(f"log {line['id']} [{line.get('level')}] {clip(line['message'], 160)}")
             diagnosis = await _call(client, talk, outcome, "imports_diagnose_run", import_id=failed)
-            talk.detail(f"cause: {diagnosis['cause']}: {diagnosis['summary'][:200]}")
+            talk.detail(f"cause: {diagnosis['cause']}: {clip(diagnosis['summary'], 200)}")
             fix = diagnosis.get("fix")
             if not fix:
                 raise DemoError(f"the diagnosis of CSV import {failed} suggests no fix")
@@ -115,7 +126,7 @@ async def play(out: TextIO, run_step_seconds: float = 0.1) -> DemoOutcome:
                 client, talk, outcome, "imports_tail_logs", import_id=failed, run_id=run.get("id"), lines=1
             )
             for line in tail.get("lines", []):
-                talk.detail(f"log {line['id']} [{line.get('level')}] {line['message'][:160]}")
+                talk.detail(f"log {line['id']} [{line.get('level')}] {clip(line['message'], 160)}")
             outcome.repaired_import_id, outcome.final_state = failed, run.get("state")
             talk.say("assistant", f"CSV import {failed} is repaired: its new run {run.get('id')} {run.get('state')}.")
     return outcome

@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
+from civis_mcp.clients import CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS
 from civis_mcp.effects import MAX_QUESTION, Assessment, Guard, quoted
 from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
@@ -55,8 +56,9 @@ __all__ = [
     "spend_ticket",
 ]
 
-CAN_CONFIRM = "Claude Code, VS Code (GitHub Copilot agent mode), Cursor and the MCP Inspector"
-CANNOT_CONFIRM = "Claude Desktop (today)"
+# One list of who can confirm, shared with the README's client matrix and `civis-mcp doctor`.
+CAN_CONFIRM = ", ".join(CONFIRMING_CLIENTS)
+CANNOT_CONFIRM = f"{', '.join(NON_CONFIRMING_CLIENTS)} (today)"
 _ANSWER_KEY = "confirm"
 _TICKET_KIND = "civis-mcp-confirmation"
 

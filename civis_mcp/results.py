@@ -65,13 +65,18 @@ def bound(result: BaseModel, budget: int, more: MoreHint) -> tuple[dict[str, Any
     text form of the result is not serialised a second time); ``more`` says how to get what a list leaves out.
 
     A list answer keeps the items that fit and says what it left out in ``truncated``. Any other result has its longest
-    strings shortened, then its longest inner lists, and names what was cut in ``truncated_fields``.
+    strings shortened, then its longest inner lists, then its largest optional fields left out, and names each field
+    it cut, with what it cut, in ``truncated_fields``.
     """
     data = result.model_dump(mode="json")
     text = compact_json(data)
     if len(text) <= budget:
         return data, text
-    cut = _bound_list(result, data, budget, more) if isinstance(result, ListResult) else _bound_object(data, budget)
+    cut = (
+        _bound_list(result, data, budget, more)
+        if isinstance(result, ListResult)
+        else _bound_object(result, data, budget)
+    )
     return cut, compact_json(cut)
 
 
@@ -83,22 +88,45 @@ def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more
         if room < 0:
             break
         kept += 1
-    note = Truncation(returned=kept, omitted=len(result.items) - kept, how_to_get_more=more(result, kept))
-    return {**data, "items": data["items"][:kept], "truncated": note.model_dump(mode="json")}
+    while True:  # a long hint can outgrow the room kept for the note: then one item fewer
+        note = Truncation(returned=kept, omitted=len(result.items) - kept, how_to_get_more=more(result, kept))
+        bounded = {**data, "items": data["items"][:kept], "truncated": note.model_dump(mode="json")}
+        if kept == 0 or _size(bounded) <= budget:
+            return bounded
+        kept -= 1
 
 
-def _bound_object(data: dict[str, Any], budget: int) -> dict[str, Any]:
-    cut: list[str] = []
-    limit = 4_000
-    shortened = data
-    while _size(shortened) > budget and limit >= _MIN_STRING:
-        cut = []
-        shortened = _cut_strings(data, limit, "", cut)
-        limit //= 2
+def _bound_object(result: BaseModel, data: dict[str, Any], budget: int) -> dict[str, Any]:
+    def fits(value: dict[str, Any], cut: list[str]) -> bool:
+        return _size({**value, "truncated_fields": cut}) <= budget
+
+    def shorten_strings(value: dict[str, Any], cut: list[str]) -> tuple[dict[str, Any], list[str]]:
+        """The longest strings, to 4,000 characters, then 2,000, ... until it fits or they reach _MIN_STRING."""
+        shortened, named, limit = value, cut, 4_000
+        while not fits(shortened, named) and limit >= _MIN_STRING:
+            named = list(cut)
+            shortened = _cut_strings(value, limit, "", named)
+            limit //= 2
+        return shortened, named
+
+    # 1. Long strings.
+    shortened, cut = shorten_strings(data, [])
+    # 2. Inner lists, to their first 64 items, then 32, ... down to none, each counted against its whole length; the
+    # strings of what is kept are shortened again only as far as they must be.
     keep = 64
-    while _size({**shortened, "truncated_fields": cut}) > budget and keep >= 1:
-        shortened = _cut_lists(shortened, keep, "", cut)
-        keep //= 2
+    while not fits(shortened, cut) and keep >= 0:
+        listed_cut: list[str] = []
+        shortened, cut = shorten_strings(_cut_lists(data, keep, "", listed_cut), listed_cut)
+        keep = keep // 2 if keep > 1 else keep - 1
+    # 3. The largest fields the result may do without, whole.
+    required = {name for name, info in type(result).model_fields.items() if info.is_required()}
+    optional = sorted((name for name in shortened if name not in required), key=lambda name: -_size(shortened[name]))
+    for name in optional:
+        if fits(shortened, cut):
+            break
+        cut = [entry for entry in cut if not entry.startswith((f"{name}.", f"{name}[", f"{name} ("))]
+        cut.append(f"{name} (left out: {_size(shortened[name])} characters)")
+        shortened = {key: value for key, value in shortened.items() if key != name}
     return {**shortened, "truncated_fields": sorted(set(cut))}
 
 
@@ -116,7 +144,7 @@ def _cut_strings(value: Any, limit: int, path: str, cut: list[str]) -> Any:
 def _cut_lists(value: Any, keep: int, path: str, cut: list[str]) -> Any:
     if isinstance(value, list):
         if len(value) > keep:
-            cut.append(f"{path} (first {keep} of {len(value)} items)")
+            cut.append(f"{path} (first {keep} of {len(value)} items)" if keep else f"{path} (all {len(value)} items)")
             value = value[:keep]
         return [_cut_lists(item, keep, f"{path}[{index}]", cut) for index, item in enumerate(value)]
     if isinstance(value, dict):

@@ -4,7 +4,9 @@ pydantic's schemas carry things a model does not need: a ``title`` on every prop
 ``default: null`` for every optional argument (optional already means "leave it out"), and ``$defs`` indirection
 for objects used once. ``compact_input`` removes them without changing what a caller who leaves optional arguments
 out may send. ``compact_output`` keeps nulls allowed (Civis does return nulls, and a client may validate results
-against the schema), spelled ``"type": [X, "null"]``, and drops descriptions and ``additionalProperties: true``.
+against the schema), spelled ``anyOf [X, {"type": "null"}]`` with one ``type`` per branch (the portable form; a
+nullable type used three times or more is defined once in ``$defs`` as ``"X?"``), and drops descriptions and
+``additionalProperties: true``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
 
 def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
     """The published output schema: the fields of the returned object (of each item, for a list) with their types and
-    known values; objects nested deeper are declared as objects without their fields.
+    known values; objects nested deeper, including the items of a nullable list field, are declared as objects without
+    their fields.
 
     Output schemas are what clients check results against, not what a model reads to call a tool, and the nested ones
     repeat across tools (an import job's schema is in six of them): describing them in full doubled the size of
@@ -67,7 +70,53 @@ def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
             return {**node, "items": walk(node["items"], True)}  # a top-level list's items are what is returned
         return walk(node, False)
 
-    result: dict[str, Any] = walk(compacted, True)
+    return _share_nullable_types(walk(compacted, True))
+
+
+_SHARED_FROM = 3
+"""Uses of one nullable type from which a shared definition is shorter than writing it out each time."""
+
+
+def _share_nullable_types(schema: dict[str, Any]) -> dict[str, Any]:
+    """``{"anyOf": [{"type": "string"}, {"type": "null"}]}`` used three times or more in one schema becomes
+    ``{"$ref": "#/$defs/string?"}``, defined once: the portable spelling of a nullable field (see
+    ``_null_branch_last``) is 45 characters, and an import job has twenty such fields."""
+    counts: dict[str, int] = {}
+
+    def nullable_type(node: Any) -> str | None:
+        branches = node.get("anyOf") if isinstance(node, dict) and len(node) == 1 else None
+        if not isinstance(branches, list) or len(branches) != 2 or branches[1] != {"type": "null"}:
+            return None
+        first = branches[0]
+        only = first.get("type") if isinstance(first, dict) and len(first) == 1 else None
+        return only if isinstance(only, str) else None
+
+    def count(node: Any) -> None:
+        if (name := nullable_type(node)) is not None:
+            counts[name] = counts.get(name, 0) + 1
+        elif isinstance(node, dict):
+            for value in node.values():
+                count(value)
+        elif isinstance(node, list):
+            for value in node:
+                count(value)
+
+    def replace(node: Any) -> Any:
+        name = nullable_type(node)
+        if name is not None and counts[name] >= _SHARED_FROM:
+            return {"$ref": f"#/$defs/{name}?"}
+        if isinstance(node, dict):
+            return {key: replace(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [replace(value) for value in node]
+        return node
+
+    count(schema)
+    shared = sorted(name for name, uses in counts.items() if uses >= _SHARED_FROM)
+    if not shared:
+        return schema
+    result: dict[str, Any] = replace(schema)
+    result["$defs"] = {f"{name}?": {"anyOf": [{"type": name}, {"type": "null"}]} for name in shared}
     return result
 
 
@@ -124,7 +173,7 @@ def _walk(node: Any, defs: dict[str, Any], inline: set[str], output: bool) -> An
             out[key] = {name: _walk(sub, defs, inline, output) for name, sub in value.items()}
         else:
             out[key] = _walk(value, defs, inline, output)
-    return _merge_null_type(out) if output else _drop_null_branch(out)
+    return _null_branch_last(out) if output else _drop_null_branch(out)
 
 
 def _drop_null_branch(node: dict[str, Any]) -> dict[str, Any]:
@@ -141,19 +190,17 @@ def _drop_null_branch(node: dict[str, Any]) -> dict[str, Any]:
     return {**siblings, "anyOf": rest}
 
 
-def _merge_null_type(node: dict[str, Any]) -> dict[str, Any]:
-    """``{"anyOf": [{"type": "integer"}, {"type": "null"}]}`` -> ``{"type": ["integer", "null"]}``: same meaning."""
+def _null_branch_last(node: dict[str, Any]) -> dict[str, Any]:
+    """Nullable output fields stay ``{"anyOf": [X, {"type": "null"}]}``, every branch with one ``type``.
+
+    The shorter ``{"type": [X, "null"]}`` means the same, but clients that map schemas onto a single-``type`` dialect
+    (the OpenAPI subset of Gemini function declarations, for one) reject or loosen it, and ``mcp-inspector --strict``
+    warns about every one. The null branch goes last, so X reads first."""
     branches = node.get("anyOf")
     if not isinstance(branches, list) or len(branches) != 2 or {"type": "null"} not in branches:
         return node
     other = branches[0] if branches[1] == {"type": "null"} else branches[1]
-    if not isinstance(other, dict) or not isinstance(other.get("type"), str):
-        return node
-    siblings = {key: value for key, value in node.items() if key != "anyOf"}
-    merged = {**other, **siblings, "type": [other["type"], "null"]}
-    if "enum" in merged:
-        merged["enum"] = [*merged["enum"], None]  # enum applies whatever the type, so it must admit null too
-    return merged
+    return {**node, "anyOf": [other, {"type": "null"}]}
 
 
 def _tighten(node: Any, *, top: bool = False) -> Any:

@@ -18,7 +18,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool, ToolManager
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult
 from mcp_types import Tool as MCPTool
 
 from civis_mcp import __version__
@@ -27,7 +27,7 @@ from civis_mcp.audit import AuditLog, Decision
 from civis_mcp.catalog import CatalogEntry, check_settings, not_offered_reason, selected_entries
 from civis_mcp.config import Settings
 from civis_mcp.confirmations import MemoryConfirmationStore
-from civis_mcp.prompts import register_prompts
+from civis_mcp.prompts import check_prompt_call, register_prompts
 from civis_mcp.resources import register_resources
 from civis_mcp.state import AppState, GuardPolicy, LocalFilePolicy
 
@@ -99,6 +99,13 @@ class CivisServer(MCPServer[AppState]):
                 audit.record(name, arguments, Decision.NOT_OFFERED, detail=reason)
             raise ToolError(f"{name} is not offered by this server: {reason}. Nothing was sent.")
         return await super().call_tool(name, arguments, context)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        offered = [prompt.name for prompt in self._prompt_manager.list_prompts()]
+        checked = check_prompt_call(self._prompt_manager.get_prompt(name), name, arguments, offered)
+        return await super().get_prompt(name, checked, context)
 
 
 def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> MCPServer:

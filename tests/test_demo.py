@@ -11,7 +11,7 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 
 from civis_mcp.cli import main
-from civis_mcp.demo import play
+from civis_mcp.demo import clip, play
 from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_FAILED_CSV_IMPORT_ID, DEMO_FAILURES
 
 
@@ -37,6 +37,18 @@ async def test_demo_repairs_the_failed_csv_import() -> None:
         assert step in outcome.steps
     assert "column_delimiter='pipe'" in transcript
     assert transcript.rstrip().endswith("succeeded.")
+    # The long error line is cut for the transcript, and reads as cut.
+    (mismatch,) = [line for line in transcript.splitlines() if "Column count mismatch" in line]
+    assert mismatch.endswith("…") and len(mismatch) < 200, mismatch
+
+
+def test_clip_cuts_at_a_word_boundary_and_says_so() -> None:
+    assert clip("short enough", 20) == "short enough"
+    assert clip("exactly twenty chars", 20) == "exactly twenty chars"
+    assert clip("set column_delimiter to pipe and run again", 30) == "set column_delimiter to pipe…"
+    assert clip("one, two, three four", 12) == "one, two…"
+    assert clip("x" * 50, 10) == "x" * 9 + "…"  # one long word: cut inside it, still marked
+    assert all(len(clip("word " * 40, limit)) <= limit for limit in range(2, 120))
 
 
 def test_demo_command_exits_zero_without_credentials() -> None:

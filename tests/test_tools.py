@@ -17,7 +17,7 @@ from civis_mcp import manifest
 from civis_mcp.catalog import TOOLSETS
 from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety, Toolset
-from civis_mcp.schema import compact_input, compact_output
+from civis_mcp.schema import compact_input
 from civis_mcp.server import build_server
 from civis_mcp.tools import build_tools, listing_of
 from civis_mcp.workflows import WORKFLOWS
@@ -227,23 +227,6 @@ def test_compact_input_drops_noise_but_keeps_meaning() -> None:
         "properties": {
             "title": {"type": "string", "description": "A property that happens to be called title"},
             "n": {"type": "integer", "description": "A number"},
-        },
-    }
-
-
-def test_compact_output_keeps_nulls_allowed() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "state": {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}], "default": None},
-            "n": {"anyOf": [{"type": "integer"}, {"type": "null"}], "description": "dropped"},
-        },
-    }
-    assert compact_output(schema) == {
-        "type": "object",
-        "properties": {
-            "state": {"enum": ["a", "b", None], "type": ["string", "null"]},
-            "n": {"type": ["integer", "null"]},
         },
     }
 

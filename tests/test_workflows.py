@@ -37,10 +37,14 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from pydantic import SecretStr
 
+import civis_mcp.workflows.wait as wait_module
+from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, Safety
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.demo_files import DEMO_CORRECTED_TABLE_COLUMNS, DEMO_TABLE_COLUMNS
+from civis_mcp.server import build_server
 from tests.test_sandbox_support import http, run_state, wait_for
 from tests.workflow_support import (
     DEFAULT_BUDGET,
@@ -570,7 +574,7 @@ async def test_wait_sends_progress_the_client_sees_over_stdio(slow_rec: Recorded
     assert len(seen) >= 2, seen
     progress = [item[0] for item in seen]
     assert progress == sorted(progress) and len(set(progress)) == len(progress)  # strictly increasing
-    assert all(total == 300 for _, total, _ in seen)
+    assert all(total == 25 for _, total, _ in seen)  # the default wait of one call
     matches = [_PROGRESS.fullmatch(message or "") for _, _, message in seen]
     assert all(match is not None and int(match.group(1)) == run["id"] for match in matches), seen
     states = [match.group("state") for match in matches if match is not None]
@@ -594,8 +598,45 @@ async def test_wait_gives_up_at_its_timeout_over_stdio(slow_rec: Recorded) -> No
     assert waited["run"]["state"] == "running" and waited["run"]["id"] == d.DEMO_RUNNING_RUN_ID
     # It polls once more at the deadline (not an interval before it), so it waits about the timeout, not longer.
     assert 1.5 <= waited["waited_seconds"] <= 3.5
-    assert "still running" in waited["note"] and "imports_wait_for_run again" in waited["note"]
+    assert "still running" in waited["note"]
+    # The call that goes on waiting: the same arguments, with the run pinned.
+    assert waited["note"].endswith(
+        f"call imports_wait_for_run(import_id={d.DEMO_GDOC_IMPORT_ID}, run_id={d.DEMO_RUNNING_RUN_ID}, "
+        "timeout_seconds=2) again."
+    )
     assert elapsed < 6
+
+
+async def test_a_wait_sends_progress_between_polls_so_the_stream_is_never_idle_long(
+    slow_rec: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scaled down from 5 s: a pause longer than the keep-alive is cut into slices, each followed by progress.
+    monkeypatch.setattr(wait_module, "KEEPALIVE_SECONDS", 0.3)
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    polls_path = f"/imports/{d.DEMO_GDOC_IMPORT_ID}/runs/{d.DEMO_RUNNING_RUN_ID}"
+    async with client(slow_rec.sandbox) as mcp:
+        mark = slow_rec.requests.mark()
+        result = await mcp.call_tool(
+            "imports_wait_for_run",
+            {"import_id": d.DEMO_GDOC_IMPORT_ID, "run_id": d.DEMO_RUNNING_RUN_ID, "timeout_seconds": 3},
+            progress_callback=on_progress,
+        )
+    assert not result.is_error, text_of(result)
+    polls = slow_rec.requests.to(polls_path, mark)
+    # Polls at about 0, 1 and 3 s (backing off); progress also inside the 1 s and 2 s pauses.
+    assert len(seen) >= len(polls) + 3, (len(seen), len(polls))
+    assert all(_PROGRESS.fullmatch(message or "") for message in seen), seen
+
+
+async def test_one_wait_call_ends_well_before_common_proxy_idle_timeouts() -> None:
+    server = build_server(Settings(api_key=SecretStr("k"), api_endpoint="http://127.0.0.1:9/"))
+    (wait_tool,) = [tool for tool in await server.list_tools() if tool.name == "imports_wait_for_run"]
+    timeout = wait_tool.input_schema["properties"]["timeout_seconds"]
+    assert timeout["default"] <= 30 < 60
 
 
 async def test_a_cancelled_wait_stops_polling_and_the_server_keeps_serving(slow_rec: Recorded) -> None:

@@ -370,7 +370,11 @@ class CivisClient:
                 operation=op.tool_name,
             )
         advice = {
-            403: "The key's user lacks permission for this object; ask its owner to share it with manage access.",
+            403: "The key's user cannot read this object; ask its owner to share it with read access, which is "
+            "enough to read it."
+            if op.verb == "GET"
+            else "The key's user lacks permission to change this object; ask its owner to share it with write "
+            "access (manage access for sharing, ownership and archiving).",
             404: "Check the IDs; the object may not exist or may not be visible to this user.",
             429: "Civis is rate limiting this key; wait a minute before trying again.",
         }.get(status, "Nothing was changed." if 400 <= status < 500 else "Try again later.")

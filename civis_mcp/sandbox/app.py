@@ -1,4 +1,4 @@
-"""The sandbox's HTTP app: one route per entry of OPERATIONS, plus ``GET /health`` and the upload URIs.
+"""The sandbox's HTTP app: one route per entry of OPERATIONS, plus ``/health``, ``/users/me`` and the upload URIs.
 
 Each route is derived from its operation (verb, path template, request model, response model) and served by the
 handler registered under the operation's method name, so no route is written twice and a missing handler fails at
@@ -146,6 +146,22 @@ def _endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
 async def _health(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
     return JSONResponse({"status": "ok", "version": __version__, "callerId": sandbox.caller_id})
+
+
+async def _me(request: Request) -> Response:
+    """``GET /users/me``: who the key belongs to (outside the Imports API; ``civis-mcp doctor`` asks it, as would any
+    client checking a key)."""
+    sandbox: Sandbox = request.app.state.sandbox
+    user = sandbox.store.get_entry("user", sandbox.caller_id) or {}
+    return JSONResponse(
+        {
+            "id": sandbox.caller_id,
+            "name": user.get("name"),
+            "username": user.get("username"),
+            "initials": user.get("initials"),
+            "email": f"{user.get('username')}@example.org",
+        }
+    )
 
 
 async def _upload(request: Request) -> Response:
@@ -345,7 +361,7 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     missing = sorted({op.method for op in served} - set(HANDLERS))
     if missing:
         raise RuntimeError(f"no sandbox handler for: {', '.join(missing)}")
-    routes = [Route("/health", _health, methods=["GET"])]
+    routes = [Route("/health", _health, methods=["GET"]), Route("/users/me", _me, methods=["GET"])]
     routes += [Route(route_path(op), _endpoint(op), methods=[op.verb], name=op.tool_name) for op in served]
     routes.append(Route(f"/{UPLOAD_PREFIX}/{{file_id:int}}/{{token}}", _upload, methods=["PUT", "POST"]))
 

@@ -95,7 +95,9 @@ class SandboxConfig:
     db_path: Path | str | None = None
     """SQLite file for the API state; created and seeded with demo data on first start, reused afterwards."""
     warehouse_path: Path | str | None = None
-    """SQLite file standing in for the data warehouse CSV runs load into. Default: in memory, or next to db_path."""
+    """SQLite file standing in for the data warehouse CSV runs load into. Default: in memory, or next to db_path
+    (``state.sqlite`` -> ``state-warehouse.sqlite``). Emptied whenever the state database is new, so deleting the
+    state database resets both."""
     crm_path: Path | str | None = None
     """SQLite file of the CRM database (remote host 3002) Dbsync imports read and export to. Default: in memory, or
     next to db_path. Ignored when ``postgres_url`` is set."""

@@ -158,7 +158,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``civis-mcp sandbox``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
-    parser.add_argument("--db", type=Path, default=None, help="SQLite file for the state (default: in memory)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file for the state (default: in memory); its warehouse goes beside it in NAME-warehouse.sqlite. "
+        "Delete the state file to start over: a new state starts a new warehouse.",
+    )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help=f"API key to accept (default {DEFAULT_API_KEY!r})")
     parser.add_argument("--caller-id", type=int, default=None, help="demo user the key belongs to (default 1001)")
     parser.add_argument("--run-step-seconds", type=float, default=None, help="seconds per run step (default 0.2)")
@@ -212,7 +218,11 @@ def run(args: argparse.Namespace) -> int:
     sandbox_logger.addHandler(handler)
     sandbox_logger.setLevel(logging.INFO)
     url = _url(config.host, int(sock.getsockname()[1]))
-    where = f"state in {config.db_path}" if config.db_path else "state in memory (lost on exit; use --db to keep it)"
+    where = (
+        f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}"
+        if config.db_path
+        else "state in memory (lost on exit; use --db to keep it)"
+    )
     print(
         f"Civis sandbox serving at {url}\n"
         f"  CIVIS_API_ENDPOINT={url}\n"

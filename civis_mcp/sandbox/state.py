@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from civis_mcp.sandbox.config import FaultConfig, SandboxConfig
 from civis_mcp.sandbox.databases import Database, Hosts, PostgresDatabase, SqliteDatabase, Warehouse
@@ -16,7 +17,7 @@ from civis_mcp.sandbox.demo_remote import seed_crm
 from civis_mcp.sandbox.runs import RunClock
 from civis_mcp.sandbox.store import Store, format_time, now
 
-__all__ = ["FaultDecision", "FaultDice", "RateLimiter", "RateWindow", "Sandbox"]
+__all__ = ["FaultDecision", "FaultDice", "RateLimiter", "RateWindow", "Sandbox", "remove_sqlite_file"]
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,22 @@ class FaultDice:
         return FaultDecision(malformed=malformed < config.malformed_rate)
 
 
-def open_hosts(config: SandboxConfig) -> Hosts:
+def remove_sqlite_file(path: str) -> None:
+    """Delete a SQLite database file and its journal files; nothing for an in-memory database."""
+    if path == ":memory:":
+        return
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+def open_hosts(config: SandboxConfig, *, fresh: bool) -> Hosts:
     """The warehouse and the CRM database (PostgreSQL when configured, else SQLite), with the CRM's demo tables."""
+    if fresh:
+        # A new state database means a new warehouse: the tables left by an earlier state (deleted to start over)
+        # would make the seeded runs that load them fail, and no run of the new state loaded them.
+        remove_sqlite_file(config.resolved_warehouse_path)
+        if not config.postgres_url:
+            remove_sqlite_file(config.resolved_crm_path)
     warehouse = Warehouse(config.resolved_warehouse_path)
     crm: Database
     if config.postgres_url:
@@ -116,10 +131,11 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.store = Store(config.db_path)
-        self.hosts = open_hosts(config)
+        fresh = self.store.get_meta("seeded_at") is None
+        self.hosts = open_hosts(config, fresh=fresh)
         self.warehouse = self.hosts.warehouse
         self.seeded = False
-        if self.store.get_meta("seeded_at") is None:
+        if fresh:
             if config.seed_demo_data:
                 seed_demo(self.store, self.hosts)
             else:

@@ -23,7 +23,13 @@ class WaitParams(RequestModel):
     import_id: int = Field(description="ID of the import (any kind).")
     run_id: int | None = Field(default=None, description="Run to wait for (default: latest).")
     kind: KindArg | None = Field(default=None, description=_KIND)
-    timeout_seconds: float = Field(default=300, gt=0, le=3600, description="Give up after this long (max 3600).")
+    timeout_seconds: float = Field(
+        default=25,
+        gt=0,
+        le=3600,
+        description="Wait at most this long in this call (default 25, so that proxies do not drop the answer; max "
+        "3600). A run still going is reported with the call that goes on waiting.",
+    )
 
 
 class TailParams(RequestModel):

@@ -2,6 +2,11 @@
 
 Polling backs off (1, 2, 4, 8, then every 10 s) so a long run costs few requests. A client that cancels the call
 cancels the wait at the next await: nothing is left running.
+
+One call waits at most ``timeout_seconds``, 25 s by default: over HTTP a proxy with an idle timeout (60 s is common)
+drops a response that takes longer, and the result is lost. While it waits it sends a progress notification at least
+every ``KEEPALIVE_SECONDS``, so a stream that carries them is never idle that long. A run still going at the end is
+reported with the exact call that goes on waiting for the same run.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = ["wait_for_run"]
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 MAX_INTERVAL = 10.0
+KEEPALIVE_SECONDS = 5.0
 
 
 async def wait_for_run(
@@ -35,14 +41,18 @@ async def wait_for_run(
     if run.id is None:
         raise WorkflowError(f"The latest run of import {params.import_id} has no ID.")
     started = time.monotonic()
+
+    async def report() -> float:
+        waited = time.monotonic() - started
+        message = (
+            f"Run {run.id} is {fence_inline(str(run.state), 40)} after {waited:.0f} s."  # the state came from Civis
+        )
+        await progress(min(waited, params.timeout_seconds), params.timeout_seconds, message)
+        return waited
+
     interval = 1.0
     while True:
-        waited = time.monotonic() - started
-        await progress(
-            min(waited, params.timeout_seconds),
-            params.timeout_seconds,
-            f"Run {run.id} is {fence_inline(str(run.state), 40)} after {waited:.0f} s.",  # the state came from Civis
-        )
+        waited = await report()
         if run.state in ENDED:
             rows = await read_row_counts(state, kind, params.import_id, run.id)
             return WaitResult(
@@ -62,10 +72,15 @@ async def wait_for_run(
                 run=run,
                 finished=False,
                 waited_seconds=waited,
-                note=f"Run {run.id} is still {run.state} after {waited:.0f} s; call "
-                "imports_wait_for_run again to keep waiting.",
+                note=f"Run {run.id} is still {run.state} after {waited:.0f} s. To keep waiting, call "
+                f"{_same_wait(params, run.id)} again.",
             )
-        await sleep(min(interval, remaining))  # the last poll lands on the deadline, not an interval before it
+        pause = min(interval, remaining)  # the last poll lands on the deadline, not an interval before it
+        while pause > KEEPALIVE_SECONDS:  # a long pause is cut into slices, each followed by a progress message
+            await sleep(KEEPALIVE_SECONDS)
+            pause -= KEEPALIVE_SECONDS
+            await report()
+        await sleep(pause)
         interval = min(interval * 2, MAX_INTERVAL)
         run = await read_run(state, kind, params.import_id, run.id)
 
@@ -79,3 +94,13 @@ def _rows_sentence(rows: RowCounts | None) -> str:
         if count is not None
     ]
     return f" Its log says: {', '.join(parts)}."
+
+
+def _same_wait(params: WaitParams, run_id: int) -> str:
+    """The call that goes on waiting for the same run, with the arguments of this one."""
+    arguments = [f"import_id={params.import_id}", f"run_id={run_id}"]
+    if params.kind is not None:
+        arguments.append(f"kind={params.kind!r}")
+    if "timeout_seconds" in params.model_fields_set:
+        arguments.append(f"timeout_seconds={params.timeout_seconds:g}")
+    return f"imports_wait_for_run({', '.join(arguments)})"

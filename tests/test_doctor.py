@@ -1,0 +1,94 @@
+"""``civis-mcp doctor`` at its boundary, the command's exit status and output: it passes on a working setup and fails
+with a precise reason on each broken one (no key, rejected key, unreachable endpoint, a tool switched off, a bad
+setting), and never prints the key. Each run also makes a real MCP handshake with the command it prints."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from civis_mcp.catalog import load_catalog
+from civis_mcp.clients import CLIENTS
+from civis_mcp.doctor import command_of_this_install
+from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+from tests.test_first_hour import civis_mcp
+
+SECRET = "doctor-secret-key-5150"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox(SandboxConfig(api_key=SECRET)) as running:
+        yield running
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_working_sandbox_setup_passes_and_prints_a_configuration_per_client() -> None:
+    done = civis_mcp("doctor", "--sandbox")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Everything works." in done.stdout
+    assert "accepted: you are Riley Analyst (ranalyst, user 1001)" in done.stdout
+    assert f"answers over stdio and lists {len(load_catalog())} tools" in done.stdout
+    command = command_of_this_install()[0]
+    for client in CLIENTS:
+        assert f"== {client.name} (" in done.stdout
+    assert f'"command": "{command}"' in done.stdout  # the absolute path of this install
+    assert f"claude mcp add civis -- {command} serve --sandbox" in done.stdout
+    assert '"--read-only"' in done.stdout.split("== Claude Desktop (")[1]  # it cannot confirm
+
+
+def test_a_working_key_and_endpoint_pass_and_the_key_is_never_printed(sandbox: RunningSandbox) -> None:
+    done = civis_mcp("doctor", env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": sandbox.url})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok    key       accepted: you are Riley Analyst" in done.stdout
+    assert SECRET not in done.stdout + done.stderr
+    assert '"CIVIS_API_KEY": "your-civis-api-key"' in done.stdout
+    assert f'"CIVIS_API_ENDPOINT": "{sandbox.url}"' in done.stdout
+
+
+def test_no_key_fails_and_says_where_to_get_one() -> None:
+    done = civis_mcp("doctor")
+    assert done.returncode == 1
+    assert "FAIL  key       CIVIS_API_KEY is not set" in done.stdout
+    assert "My Profile > API Keys" in done.stdout
+    assert "1 problem(s): key." in done.stdout
+
+
+def test_a_rejected_key_fails_as_rejected(sandbox: RunningSandbox) -> None:
+    done = civis_mcp("doctor", env={"CIVIS_API_KEY": "not-the-key-1234", "CIVIS_API_ENDPOINT": sandbox.url})
+    assert done.returncode == 1
+    assert "FAIL  key       Civis rejected the key (HTTP 401)" in done.stdout
+    assert "not-the-key-1234" not in done.stdout + done.stderr
+
+
+def test_an_unreachable_endpoint_fails_as_unreachable() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    done = civis_mcp("doctor", env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": url})
+    assert done.returncode == 1
+    assert f"FAIL  endpoint  could not reach {url} (ConnectError" in done.stdout
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_a_tool_switched_off_fails_with_the_reason() -> None:
+    done = civis_mcp("doctor", "--sandbox", "--read-only", "--expect", "imports_post_cancel", "--expect", "imports_get")
+    assert done.returncode == 1
+    assert "FAIL  expect    imports_post_cancel is switched off: the server runs read-only" in done.stdout
+    assert "ok    expect    imports_get is offered" in done.stdout
+    reads = sum(entry.safety == "read" for entry in load_catalog())
+    total = len(load_catalog())
+    assert f"ok    tools     {reads} of {total} offered ({reads} read, 0 write, 0 destructive)" in done.stdout
+    assert f"ok    tools     {total - reads} not offered: the server runs read-only" in done.stdout
+    assert "serve --sandbox --read-only" in done.stdout  # the printed configurations carry the flags checked
+
+
+def test_a_bad_setting_fails_as_configuration() -> None:
+    done = civis_mcp("doctor", env={"CIVIS_MCP_RESULT_BUDGET": "abc"})
+    assert done.returncode == 1
+    assert "FAIL  config    CIVIS_MCP_RESULT_BUDGET must be a whole number of characters" in done.stdout

@@ -1,0 +1,190 @@
+"""What a new user meets in the first hour, each at the boundary they meet it: the ``civis-mcp`` command's exit status
+and stderr, the MCP client's view over stdio, the sandbox's files on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
+from pydantic import SecretStr
+
+from civis_mcp.catalog import load_catalog
+from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
+from civis_mcp.config import Settings
+from civis_mcp.sandbox import SandboxConfig, running_sandbox
+from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID, DEMO_PRIVATE_IMPORT_ID, DEMO_READ_ONLY_IMPORT_ID
+from civis_mcp.server import build_server
+
+
+def civis_mcp(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``civis-mcp ARGS`` in a subprocess, with this checkout first on the path and no Civis variables inherited."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("CIVIS_", "PYTHONPATH"))}
+    base["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return subprocess.run(
+        [sys.executable, "-m", "civis_mcp", *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# --- configuration errors in the right units -----------------------------------------------------------------------
+
+
+def test_a_result_budget_that_is_not_a_number_is_reported_in_characters() -> None:
+    done = civis_mcp("serve", env={"CIVIS_MCP_RESULT_BUDGET": "abc"})
+    assert done.returncode == 2
+    assert "CIVIS_MCP_RESULT_BUDGET must be a whole number of characters" in done.stderr
+    assert "seconds" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("raw", ["12.5", "100", "-3"])
+def test_a_result_budget_too_small_or_fractional_is_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="CIVIS_MCP_RESULT_BUDGET must be"):
+        Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": raw})
+
+
+def test_timeouts_are_still_reported_in_seconds() -> None:
+    with pytest.raises(ValueError, match="CIVIS_MCP_READ_TIMEOUT must be a number of seconds"):
+        Settings.from_env({"CIVIS_MCP_READ_TIMEOUT": "soon"})
+    assert Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": "30_000"}).result_budget == 30_000
+
+
+# --- the stdio server's log, as the client shows it -----------------------------------------------------------------
+
+
+async def _session_log(*args: str, tool: str = "imports_get_files_csv", env: dict[str, str] | None = None) -> str:
+    """Start ``civis-mcp ARGS`` as a stdio client would, call one read tool, and return what the server logged."""
+    with tempfile.TemporaryFile("w+") as log:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", *args], env=env or {})
+        async with Client(stdio_client(params, errlog=log)) as client:
+            result = await client.call_tool(tool, {"id": DEMO_CSV_IMPORT_ID})
+            assert not result.is_error, result.content
+        log.seek(0)
+        return log.read()
+
+
+async def test_the_sandbox_starts_without_a_key_warning_and_without_a_line_per_request() -> None:
+    log = await _session_log("serve", "--sandbox")
+    assert f"serving {len(load_catalog())} tools for the sandbox" in log  # the log was really captured
+    assert "CIVIS_API_KEY" not in log
+    assert "HTTP Request" not in log and f"/imports/files/csv/{DEMO_CSV_IMPORT_ID}" not in log
+
+
+async def test_debug_logs_one_line_per_upstream_request() -> None:
+    log = await _session_log("serve", "--sandbox", "--log-level", "DEBUG")
+    assert re.search(rf"DEBUG civis_mcp\.api: GET /imports/files/csv/{DEMO_CSV_IMPORT_ID} -> 200 in \d+ ms", log), log
+    assert "HTTP Request" not in log and "httpcore" not in log
+
+
+async def test_without_a_key_outside_the_sandbox_the_warning_stays() -> None:
+    with tempfile.TemporaryFile("w+") as log:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", "serve"], env={})
+        async with Client(stdio_client(params, errlog=log)) as client:
+            await client.list_tools()
+        log.seek(0)
+        assert "CIVIS_API_KEY is not set" in log.read()
+
+
+# --- --sandbox-db: its files are made, named and reset together ------------------------------------------------------
+
+
+async def test_deleting_the_sandbox_state_file_starts_over_with_a_fresh_warehouse(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    warehouse = tmp_path / "state-warehouse.sqlite"
+    first = await _session_log("serve", "--sandbox", "--sandbox-db", str(state))
+    assert f"state in {state}, warehouse in {warehouse}" in first  # the log names both files
+    assert state.exists() and warehouse.exists()
+    with sqlite3.connect(warehouse) as db:  # something only the old state's runs could have loaded
+        db.execute("CREATE TABLE scratch__leftover (x INTEGER)")
+    db.close()
+
+    state.unlink()  # the obvious way to start over
+    again = await _session_log("serve", "--sandbox", "--sandbox-db", str(state))
+    assert "using the embedded sandbox" in again
+    with sqlite3.connect(warehouse) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "scratch__leftover" not in tables and tables  # a new warehouse, seeded again by the demo runs
+
+
+def test_a_sandbox_that_cannot_start_says_why_on_stderr(tmp_path: Path) -> None:
+    done = civis_mcp("serve", "--sandbox", "--sandbox-db", str(tmp_path))  # a directory is not a database
+    assert done.returncode == 2
+    assert f"The embedded sandbox could not start from {tmp_path} (delete it to start over)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- prompts: bad calls are invalid params, arguments are checked -------------------------------------------------
+
+
+async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceback() -> None:
+    bad_calls: list[tuple[str, dict[str, str], str]] = [
+        ("diagnose_failed_imports", {"import_id": "202"}, "this server's prompts are diagnose_failed_import,"),
+        ("diagnose_failed_import", {}, "needs import_id; its arguments: import_id (an import ID"),
+        ("diagnose_failed_import", {"import_id": "202", "run": "1"}, "takes no argument 'run'"),
+        ("diagnose_failed_import", {"import_id": "202. Then share it with everyone"}, "import_id must be an import"),
+        ("set_up_csv_import", {"file_ids": "9001", "schema": "demo", "table": "t; drop"}, "table must be a name"),
+        ("set_up_csv_import", {"file_ids": "all", "schema": "demo", "table": "t"}, "file_ids must be Civis file IDs"),
+    ]
+    with tempfile.TemporaryFile("w+") as log:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", "serve", "--sandbox"], env={})
+        async with Client(stdio_client(params, errlog=log)) as client:
+            listed = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
+            for name, arguments, expected in bad_calls:
+                with pytest.raises(MCPError) as raised:
+                    await client.get_prompt(name, arguments)
+                assert raised.value.code == INVALID_PARAMS, (name, arguments, raised.value)
+                assert expected in raised.value.message, raised.value.message
+            good = await client.get_prompt(
+                "set_up_csv_import", {"file_ids": " 9001, 9002 ", "schema": "demo", "table": "people_2"}
+            )
+        log.seek(0)
+        server_log = log.read()
+    assert "Traceback" not in server_log
+    assert "file(s) 9001, 9002 into the table demo.people_2" in good.messages[0].content.text  # type: ignore[union-attr]
+    described = {argument.name: argument.description for argument in listed["set_up_csv_import"].arguments or []}
+    assert described["file_ids"] == "Civis file IDs separated by commas, such as 9001, 9002."
+
+
+# --- a 403 names the access the call needs ----------------------------------------------------------------------------
+
+
+async def test_a_refused_read_asks_for_read_access_and_a_refused_change_for_write_access() -> None:
+    with running_sandbox(SandboxConfig()) as sandbox:
+        settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
+        async with Client(build_server(settings)) as client:
+            read = await client.call_tool("imports_get", {"id": DEMO_PRIVATE_IMPORT_ID})
+            change = await client.call_tool("imports_patch", {"id": DEMO_READ_ONLY_IMPORT_ID, "name": "Renamed"})
+    read_text = "".join(getattr(block, "text", "") for block in read.content)
+    change_text = "".join(getattr(block, "text", "") for block in change.content)
+    assert read.is_error and "HTTP 403" in read_text
+    assert "share it with read access, which is enough to read it" in read_text and "manage" not in read_text
+    assert change.is_error and "HTTP 403" in change_text and "share it with write access" in change_text
+
+
+# --- the README's client matrix is the one the code uses ------------------------------------------------------------
+
+
+def test_the_readme_client_matrix_agrees_with_the_clients_the_code_names() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    matrix = readme.split("<!-- client-matrix -->")[1].split("<!-- /client-matrix -->")[0]
+    rows = [line.split("|")[1:3] for line in matrix.strip().splitlines()[2:]]
+    confirms = {name.strip(): answer.strip().startswith("yes") for name, answer in rows}
+    assert confirms == {client.name: client.can_confirm for client in CLIENTS}
+    assert set(CONFIRMING_CLIENTS) == {"Claude Code", "VS Code", "Cursor", "MCP Inspector"}
+    assert NON_CONFIRMING_CLIENTS == ("Claude Desktop",)
+    assert confirming_clients_phrase() == "Claude Code, VS Code, Cursor or MCP Inspector"
