@@ -51,6 +51,7 @@ class Decision(StrEnum):
     INVALID_ARGUMENTS = "invalid_arguments"
     ALREADY_USED = "already_used"  # a replayed confirmation round: its ticket was spent
     CLIENT_FAILED = "client_failed"  # the client, not the human, failed to answer (error, empty or malformed answer)
+    NOT_PERMITTED = "not_permitted"  # the caller's level on the import is below what the call needs
     TOO_LONG_TO_CONFIRM = "too_long_to_confirm"  # what the call does is too long to show in full
     NOT_OFFERED = "not_offered"  # the tool is switched off on this server
     AUDIT_FAILED = "audit_failed"  # --audit-required and the intent line could not be written

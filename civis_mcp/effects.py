@@ -17,14 +17,17 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from civis_mcp.untrusted import one_line
 
 if TYPE_CHECKING:
     from civis_mcp.previews import LiveState
 
-__all__ = ["MAX_QUESTION", "Assessment", "Effect", "Guard", "quoted"]
+__all__ = ["LEVELS", "MAX_QUESTION", "Assessment", "Effect", "Guard", "quoted"]
+
+LEVELS = {"read": 1, "write": 2, "manage": 3}
+"""Civis permission levels, lowest first."""
 
 MAX_QUESTION = 8_000
 """Characters a confirmation may take. A call whose confirmation would be longer is refused, never shortened: a
@@ -95,3 +98,6 @@ class Guard:
     rule: str
     """When the call has them, in words, for the README's effect table."""
     assess: Assessor = field(repr=False, compare=False)
+    needs: Literal["write", "manage"] = "write"
+    """The permission level on the import that Civis requires for the call: a caller known to hold less is told so
+    (and who can grant it) before any human is asked."""

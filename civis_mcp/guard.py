@@ -35,7 +35,7 @@ from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.clients import CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS
-from civis_mcp.effects import MAX_QUESTION, Assessment, Guard, quoted
+from civis_mcp.effects import LEVELS, MAX_QUESTION, Assessment, Guard, quoted
 from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
@@ -143,7 +143,8 @@ async def run_guarded(
     rnd = current_round(ctx, op.tool_name)
     try:
         await spend_ticket(state, rnd)
-        assessment = await _assess(op, guard, state, params)
+        live = LiveState(state.client)
+        assessment = await _assess(op, guard, state, params, live)
         if assessment.nothing_to_do:
             state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
             text = f"{op.tool_name} sent nothing: {assessment.nothing_to_do}"
@@ -153,9 +154,10 @@ async def run_guarded(
             return error_result(text)
         if not assessment.effects:
             return await send(state, op, params, arguments, Decision.NO_EFFECT)
+        await _refuse_if_not_permitted(op, guard, state, params, live)
 
         async def reassess() -> Assessment:
-            return await _assess(op, guard, state, params)
+            return await _assess(op, guard, state, params, LiveState(state.client))
 
         decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess)
         if isinstance(decision, InputRequiredResult):
@@ -175,9 +177,28 @@ async def spend_ticket(state: AppState, rnd: Round) -> None:
         )
 
 
-async def _assess(op: Operation, guard: Guard, state: AppState, params: RequestModel) -> Assessment:
+async def _refuse_if_not_permitted(
+    op: Operation, guard: Guard, state: AppState, params: RequestModel, live: LiveState
+) -> None:
+    """A call the caller's own level cannot make is refused before a human is asked to approve it."""
+    import_id = getattr(params, "id", None)
+    level = live.levels.get(import_id) if isinstance(import_id, int) else None
+    if level is None or level not in LEVELS or LEVELS[level] >= LEVELS[guard.needs]:
+        return
+    denied = CivisAPIError("", status_code=403, error_description=None, operation=op.tool_name)
+    who = state.client.redact(await error_pointer(state, op, params, denied))
+    raise Refusal(
+        Decision.NOT_PERMITTED,
+        f"you have {level} access to import #{import_id}, and this needs {guard.needs} access, so Civis would refuse "
+        f"it; nobody was asked to approve it.{who or ' Ask the import owner to share it with you at that level.'}",
+    )
+
+
+async def _assess(
+    op: Operation, guard: Guard, state: AppState, params: RequestModel, live: LiveState
+) -> Assessment:
     try:
-        return await guard.assess(LiveState(state.client), params)
+        return await guard.assess(live, params)
     except CivisMCPError as exc:
         # The live state cannot be read: assume the worst, and ask with what is known.
         body = json.dumps(params.model_dump(mode="json", exclude_unset=True), ensure_ascii=False)

@@ -216,6 +216,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
             rule="stops or hides work when archiving; when unarchiving a job that runs on its own, what its runs do",
             assess=assess.archive_import_job,
+            needs="manage",
         ),
     ),
     Operation(
@@ -289,6 +290,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 "sync's runs do"
             ),
             assess=assess.archive_sync,
+            needs="manage",
         ),
     ),
     # --- runs of import jobs ----------------------------------------------------------------------------------------
@@ -502,6 +504,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.STOPS}),
             rule="hides the import from everyone it is shared with",
             assess=assess.archive_csv_import,
+            needs="manage",
         ),
     ),
     Operation(
@@ -633,6 +636,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.EXPOSES}),
             rule="always: grants access (and may e-mail them)",
             assess=assess.share_with_users,
+            needs="manage",
         ),
     ),
     Operation(
@@ -648,6 +652,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.DESTROYS}),
             rule="always: removes a person's access",
             assess=assess.revoke_user,
+            needs="manage",
         ),
     ),
     Operation(
@@ -663,6 +668,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.EXPOSES}),
             rule="always: grants a whole group access (and may e-mail them)",
             assess=assess.share_with_groups,
+            needs="manage",
         ),
     ),
     Operation(
@@ -678,6 +684,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.DESTROYS}),
             rule="always: removes a group's access",
             assess=assess.revoke_group,
+            needs="manage",
         ),
     ),
     Operation(
@@ -705,6 +712,7 @@ OPERATIONS: tuple[Operation, ...] = (
             effects=frozenset({Effect.EXPOSES}),
             rule="always: hands control to another person (and may share dependencies and e-mail them)",
             assess=assess.transfer,
+            needs="manage",
         ),
     ),
     # --- projects ---------------------------------------------------------------------------------------------------

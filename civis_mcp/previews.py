@@ -65,6 +65,8 @@ class LiveState:
 
     def __init__(self, client: CivisClient) -> None:
         self._client = client
+        self.levels: dict[int, str] = {}
+        """The caller's permission level on each import read so far (``my_permission_level``), by ID."""
 
     async def _read(self, method: str, model: type[_Model], **arguments: Any) -> _Model | None:
         items = await self._read_list(method, model, **arguments)
@@ -89,10 +91,16 @@ class LiveState:
 
     async def import_job(self, import_id: int) -> Import | None:
         """An import job (file imports are import jobs too); None when it does not exist."""
-        return await self._read("get", Import, id=import_id)
+        job = await self._read("get", Import, id=import_id)
+        if job is not None and job.my_permission_level:
+            self.levels[import_id] = job.my_permission_level
+        return job
 
     async def csv_import(self, import_id: int) -> CsvImport | None:
-        return await self._read("get_files_csv", CsvImport, id=import_id)
+        csv = await self._read("get_files_csv", CsvImport, id=import_id)
+        if csv is not None and csv.my_permission_level:
+            self.levels[import_id] = csv.my_permission_level
+        return csv
 
     async def run(self, method: str, import_id: int, run_id: int) -> JobRun | None:
         return await self._read(method, JobRun, id=import_id, run_id=run_id)

@@ -381,3 +381,98 @@ def test_decisions_and_effects_are_distinct_words() -> None:
 
 if __name__ == "__main__":  # print the README's effect table
     print(effect_table())
+
+
+# --- the caller's own level ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "needs"),
+    [
+        ("imports_put_files_csv_archive", {"id": d.DEMO_READ_ONLY_CSV_IMPORT_ID, "status": True}, "manage"),
+        ("imports_post_files_csv_runs", {"id": d.DEMO_READ_ONLY_CSV_IMPORT_ID}, "write"),
+        ("imports_put_archive", {"id": d.DEMO_READ_ONLY_IMPORT_ID, "status": True}, "manage"),
+    ],
+)
+async def test_a_call_beyond_the_callers_level_is_refused_before_anyone_is_asked(
+    rec: Recorded, tool: str, arguments: dict[str, Any], needs: str
+) -> None:
+    human = Human("yes")
+    mark = rec.requests.mark()
+    text = await call(rec, "legacy", tool, arguments, human)
+    assert human.questions == []  # nobody approves what Civis would refuse
+    assert f"you have read access to import #{arguments['id']}, and this needs {needs} access" in text, text
+    assert "Who can grant access" in text and f"(user {d.DEMO_TEAMMATE_ID})" in text  # the owner, from the shares
+    assert rec.requests.writes(mark) == []
+
+
+# --- every effect class x every refusal path, both protocols ------------------------------------------------------
+
+EFFECT_CASES: dict[Effect, tuple[str, dict[str, Any]]] = {
+    Effect.DESTROYS: ("imports_post_files_csv_runs", {"id": d.DEMO_CSV_IMPORT_ID}),
+    Effect.MOVES_OUT: (
+        "imports_post",
+        {
+            "name": "export",
+            "sync_type": "Dbsync",
+            "is_outbound": True,
+            "destination": {"remote_host_id": d.DEMO_POSTGRES_HOST_ID, "credential_id": d.DEMO_POSTGRES_CREDENTIAL_ID},
+        },
+    ),
+    Effect.EXPOSES: (
+        "imports_put_shares_users",
+        {"id": d.DEMO_CSV_IMPORT_ID, "user_ids": [d.DEMO_OUTSIDER_ID], "permission_level": "read"},
+    ),
+    Effect.STOPS: ("imports_post_cancel", {"id": d.DEMO_GDOC_IMPORT_ID}),
+}
+REFUSALS: dict[str, tuple[Any, str]] = {
+    "no-elicitation": (None, "this client cannot ask one"),
+    "decline": ("decline", "the human declined."),
+    "cancel": ("cancel", "the human dismissed the question."),
+    "unticked": ({"confirm": False}, "the human left the box unticked."),
+    "string-true": ({"confirm": "true"}, "not the boolean true"),
+    "empty-accept": ({}, "without the box's value"),
+}
+
+
+def test_the_effect_cases_cover_every_effect() -> None:
+    assert set(EFFECT_CASES) == set(Effect)
+    for effect, (tool, _) in EFFECT_CASES.items():
+        op = next(op for op in OPERATIONS if op.tool_name == tool)
+        assert op.guard is not None and effect in op.guard.effects
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+@pytest.mark.parametrize("effect", list(Effect), ids=lambda e: e.name)
+async def test_every_effect_class_refuses_on_every_refusal_path(
+    rec: Recorded, effect: Effect, refusal: str, mode: str
+) -> None:
+    tool, arguments = EFFECT_CASES[effect]
+    answer, reason = REFUSALS[refusal]
+    human = Human(answer) if answer is not None else None
+    before = {name: rec.sandbox.warehouse_rows("demo", name) for name in ("people",)}
+    mark = rec.requests.mark()
+    text = await call(rec, mode, tool, arguments, human)
+    if mode == "2026-07-28" and refusal == "empty-accept":
+        reason = "the box's value"  # the SDK client may send the empty accept as {} or with no content
+    assert text.startswith(f"ERROR: {tool} was not run:"), text
+    assert reason in text, text
+    assert effect.value in text or human is not None
+    assert rec.requests.writes(mark) == []
+    assert {name: rec.sandbox.warehouse_rows("demo", name) for name in before} == before
+    if human is not None:
+        assert len(human.questions) == 1
+        assert f"Effect: it {effect.value}" in human.questions[0] or effect.value in human.questions[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("effect", list(Effect), ids=lambda e: e.name)
+async def test_every_effect_class_acts_once_after_one_yes(rec: Recorded, effect: Effect, mode: str) -> None:
+    tool, arguments = EFFECT_CASES[effect]
+    human = Human("yes")
+    mark = rec.requests.mark()
+    text = await call(rec, mode, tool, arguments, human)
+    assert not text.startswith("ERROR"), text
+    assert len(human.questions) == 1
+    assert len(rec.requests.writes(mark)) == 1
