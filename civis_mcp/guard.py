@@ -144,7 +144,8 @@ async def run_guarded(
     try:
         await spend_ticket(state, rnd)
         live = LiveState(state.client)
-        assessment = await _assess(op, guard, state, params, live)
+        with state.client.tool_call_budget():  # the reads before the question share one deadline
+            assessment = await _assess(op, guard, state, params, live)
         if assessment.nothing_to_do:
             state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
             text = f"{op.tool_name} sent nothing: {assessment.nothing_to_do}"
@@ -153,11 +154,13 @@ async def run_guarded(
                 text += state.client.redact(await error_pointer(state, op, params, not_found))
             return error_result(text)
         if not assessment.effects:
-            return await send(state, op, params, arguments, Decision.NO_EFFECT)
+            with state.client.tool_call_budget():
+                return await send(state, op, params, arguments, Decision.NO_EFFECT)
         await _refuse_if_not_permitted(op, guard, state, params, live)
 
         async def reassess() -> Assessment:
-            return await _assess(op, guard, state, params, LiveState(state.client))
+            with state.client.tool_call_budget():  # a fresh budget: the human's time to answer is not in it
+                return await _assess(op, guard, state, params, LiveState(state.client))
 
         decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess)
         if isinstance(decision, InputRequiredResult):
@@ -165,7 +168,8 @@ async def run_guarded(
     except Refusal as refusal:
         state.record(op, arguments, refusal.decision, detail=refusal.reason)
         return error_result(_refused(op, refusal.reason))
-    return await send(state, op, params, arguments, decision)
+    with state.client.tool_call_budget():
+        return await send(state, op, params, arguments, decision)
 
 
 async def spend_ticket(state: AppState, rnd: Round) -> None:
@@ -194,9 +198,7 @@ async def _refuse_if_not_permitted(
     )
 
 
-async def _assess(
-    op: Operation, guard: Guard, state: AppState, params: RequestModel, live: LiveState
-) -> Assessment:
+async def _assess(op: Operation, guard: Guard, state: AppState, params: RequestModel, live: LiveState) -> Assessment:
     try:
         return await guard.assess(live, params)
     except CivisMCPError as exc:

@@ -88,7 +88,8 @@ def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolR
             if audited:
                 state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
             return error_result(str(exc))
-        return await send(state, op, params, arguments, Decision.NOT_GUARDED if audited else None)
+        with state.client.tool_call_budget():
+            return await send(state, op, params, arguments, Decision.NOT_GUARDED if audited else None)
 
     run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}
     run.__name__ = op.tool_name

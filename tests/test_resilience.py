@@ -312,3 +312,28 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
 def test_a_bad_flag_value_stops_the_server_with_its_name(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["serve", flag, "0"]) == 2
     assert flag in capsys.readouterr().err
+
+
+# --- one deadline for all the calls of one tool call --------------------------------------------------------------
+
+
+async def test_calls_inside_one_tool_call_budget_share_its_deadline() -> None:
+    """Reads of 15 s each: one at a time, each gets its own 25 s; inside one tool call's budget, the third finds the
+    25 s spent (after 30 s) and is not sent."""
+    timer = FakeTime()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        timer.now += 15.0  # each answer takes 15 s of the (fake) clock
+        return httpx.Response(200, json={"id": 7})
+
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.get("/imports/7").mock(side_effect=slow)
+        async with make_client(timer, call_deadline=25.0) as client:
+            for _ in range(3):
+                await get(client)
+            with client.tool_call_budget():
+                await get(client)
+                await get(client)
+                with pytest.raises(CivisTransportError, match="call deadline of 25 s"):
+                    await get(client)
+    assert route.call_count == 5  # the last one was never sent

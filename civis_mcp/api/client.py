@@ -17,7 +17,9 @@ import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -57,6 +59,8 @@ if TYPE_CHECKING:  # only types: importing the table would load every model at s
 __all__ = ["ApiResult", "CivisClient", "Pagination"]
 
 logger = logging.getLogger("civis_mcp.api")
+_TOOL_CALL_ENDS: ContextVar[float | None] = ContextVar("civis_mcp_tool_call_ends", default=None)
+"""When the current tool call's budget for calls to Civis runs out (see ``CivisClient.tool_call_budget``)."""
 
 _MAX_ERROR_TEXT = 500
 _MAX_DEPTH = 64
@@ -136,6 +140,16 @@ class CivisClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @contextmanager
+    def tool_call_budget(self) -> Iterator[None]:
+        """Every call to Civis made inside shares one deadline (``call_deadline`` from now): a tool call's reads and
+        its write end in time together, however many there are. A human's time to answer is never inside one."""
+        token = _TOOL_CALL_ENDS.set(self._clock() + self._settings.call_deadline)
+        try:
+            yield
+        finally:
+            _TOOL_CALL_ENDS.reset(token)
+
     async def call(self, op: Operation, params: RequestModel) -> ApiResult:
         """Send one operation with validated arguments; raise a ``CivisMCPError`` subclass on failure."""
         if not self._has_key:
@@ -145,6 +159,9 @@ class CivisClient:
             )
         self._check_breaker(op)
         deadline = self._clock() + self._settings.call_deadline
+        tool_call_ends = _TOOL_CALL_ENDS.get()
+        if tool_call_ends is not None:  # several calls of one tool call share one deadline
+            deadline = min(deadline, tool_call_ends)
         arguments = params.to_wire()
         path = build_path(op.path, {name: arguments.pop(name) for name in op.path_params})
         request = self._http.build_request(
