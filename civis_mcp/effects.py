@@ -87,6 +87,7 @@ def quoted(text: object, limit: int = 200) -> str:
 
 
 Assessor = Callable[["LiveState", Any], Awaitable[Assessment]]
+Reporter = Callable[["LiveState", Any], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class Guard:
     rule: str
     """When the call has them, in words, for the README's effect table."""
     assess: Assessor = field(repr=False, compare=False)
+    after: Reporter | None = field(default=None, repr=False, compare=False)
+    """Reads the state the write left (GET only), for the result: e.g. who has access after a revoke."""
     needs: Literal["write", "manage"] = "write"
     """The permission level on the import that Civis requires for the call: a caller known to hold less is told so
     (and who can grant it) before any human is asked."""

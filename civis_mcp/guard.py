@@ -28,7 +28,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult, ElicitResult, InputRequiredResult
+from mcp_types import CallToolResult, ElicitResult, InputRequiredResult, TextContent
 from pydantic import BaseModel, Field
 
 from civis_mcp.api.errors import CivisAPIError, CivisMCPError
@@ -42,6 +42,7 @@ from civis_mcp.operations import Operation
 from civis_mcp.previews import LiveState
 from civis_mcp.sdk_seam import ask_in_call, asks_in_rounds, can_ask_human, input_required, round_answers
 from civis_mcp.state import AppState
+from civis_mcp.untrusted import fence
 
 __all__ = [
     "CANNOT_CONFIRM",
@@ -169,7 +170,22 @@ async def run_guarded(
         state.record(op, arguments, refusal.decision, detail=refusal.reason)
         return error_result(_refused(op, refusal.reason))
     with state.client.tool_call_budget():
-        return await send(state, op, params, arguments, decision)
+        result = await send(state, op, params, arguments, decision)
+    if guard.after is not None and isinstance(result, CallToolResult) and not result.is_error:
+        await _report_after(guard, state, params, result)
+    return result
+
+
+async def _report_after(guard: Guard, state: AppState, params: RequestModel, result: CallToolResult) -> None:
+    """Add the state the write left to its result, so the answer shows where things stand (best effort: the write
+    went through whatever this read says)."""
+    assert guard.after is not None
+    try:
+        with state.client.tool_call_budget():
+            now = await guard.after(LiveState(state.client), params)
+    except CivisMCPError as exc:
+        now = f"The state after the change could not be read back ({state.client.redact(str(exc))})."
+    result.content.append(TextContent(type="text", text=fence(state.client.redact(now), "The state it left")))
 
 
 async def spend_ticket(state: AppState, rnd: Round) -> None:

@@ -45,7 +45,7 @@ from civis_mcp.models import (
     UpdateImportParams,
     UpdateSyncParams,
 )
-from civis_mcp.models.common import ENDED_RUN_STATES, JobRun, Notifications, RunState
+from civis_mcp.models.common import ENDED_RUN_STATES, JobRun, Notifications, RunState, User
 from civis_mcp.models.imports import AdvancedSyncOptionsInput, NotificationsInput
 
 __all__ = ["DESTRUCTIVE_MODES", "LiveState", "StateUnreadable"]
@@ -525,6 +525,16 @@ async def change_csv_import(live: LiveState, params: ReplaceCsvImportParams | Up
     )
 
 
+async def _any_import(live: LiveState, import_id: int) -> tuple[bool, str | None, User | None]:
+    """Whether ``import_id`` is an import job or a CSV import (sharing covers both), its name and its owner (CSV
+    imports do not report one)."""
+    job = await live.import_job(import_id)
+    if job is not None:
+        return True, job.name, job.user
+    csv = await live.csv_import(import_id)
+    return (True, csv.name, None) if csv is not None else (False, None, None)
+
+
 # --- sharing, ownership, projects -------------------------------------------------------------------------------------
 
 
@@ -555,7 +565,7 @@ async def _share(
     live: LiveState, import_id: int, ids: list[int], level: str, kind: str, send: bool | None, body: str | None
 ) -> Assessment:
     current = _current_levels(await live.shares(import_id), kind)
-    job = await live.import_job(import_id)
+    _, import_name, _ = await _any_import(live, import_id)
     noun = "user" if kind == "users" else "group"
     listed = ", ".join(f"#{i}" for i in ids)
     changes = "; ".join(f"{noun} #{i}: {current.get(i, ('no access', None))[0]} -> {level}" for i in ids)
@@ -565,7 +575,7 @@ async def _share(
         action=f"give {level} access to import #{import_id} to {len(ids)} {noun}(s): {listed}",
         effects=frozenset({Effect.EXPOSES}),
         facts=(f"Access now -> after: {changes}.", "They can see its settings, runs and logs.", *email_facts),
-        quoted=_name(f"import #{import_id}", job.name if job else None) + names + email_quoted,
+        quoted=_name(f"import #{import_id}", import_name) + names + email_quoted,
     )
 
 
@@ -603,12 +613,12 @@ async def _revoke(live: LiveState, import_id: int, grantee_id: int, kind: str) -
             nothing_to_do=f"{noun.capitalize()} #{grantee_id} has no share on import #{import_id}; nothing to revoke.",
         )
     level, name = current[grantee_id]
-    job = await live.import_job(import_id)
+    _, import_name, _ = await _any_import(live, import_id)
     return Assessment(
         action=action,
         effects=frozenset({Effect.DESTROYS}),
         facts=(f"{noun.capitalize()} #{grantee_id} has {level} access now and loses it at once.",),
-        quoted=_name(f"import #{import_id}", job.name if job else None) + _name(f"{noun} #{grantee_id}", name),
+        quoted=_name(f"import #{import_id}", import_name) + _name(f"{noun} #{grantee_id}", name),
     )
 
 
@@ -621,10 +631,9 @@ async def revoke_group(live: LiveState, params: RevokeGroupShareParams) -> Asses
 
 
 async def transfer(live: LiveState, params: TransferParams) -> Assessment:
-    job = await live.import_job(params.id)
-    if job is None:
+    found, import_name, owner = await _any_import(live, params.id)
+    if not found:
         return _not_found(f"import #{params.id}", "transfer")
-    owner = job.user
     deps = await live.dependencies(params.id, params.user_id)
     facts = [
         f"The owner now is {'user #' + str(owner.id) if owner and owner.id else 'unknown'}; the new owner is user "
@@ -641,7 +650,7 @@ async def transfer(live: LiveState, params: TransferParams) -> Assessment:
     else:
         facts.append("It has no dependencies.")
     email_facts, email_quoted = _email(params.send_email, params.email_body, "the new owner")
-    names = _name(f"import #{params.id}", job.name)
+    names = _name(f"import #{params.id}", import_name)
     if owner and owner.name:
         names += ((f"name of the current owner #{owner.id}", quoted(owner.name, 80)),)
     names += tuple((f"name of dependency #{d.id}", quoted(d.name, 80)) for d in deps if d.name)
@@ -690,3 +699,30 @@ async def remove_from_project(live: LiveState, params: ProjectLinkParams) -> Ass
         quoted=_name(f"import #{params.id}", job.name if job else None)
         + _name(f"project #{params.project_id}", project.name),
     )
+
+
+# --- the state a write left ---------------------------------------------------------------------------------------
+
+
+async def access_now(live: LiveState, params: RevokeUserShareParams | RevokeGroupShareParams) -> str:
+    """Who has access to the import after a revoke, level by level (names come from Civis: the caller fences them)."""
+    shares = await live.shares(params.id)
+    parts = []
+    for level, attribute in _LEVELS:
+        holders = [getattr(share, attribute) for share in shares]
+        users = [g for h in holders if h for g in h.users or []]
+        groups = [g for h in holders if h for g in h.groups or []]
+        named = [f"user #{g.id} {g.name or ''}".strip() for g in users] + [
+            f"group #{g.id} {g.name or ''}".strip() for g in groups
+        ]
+        parts.append(f"{level}: {', '.join(named) or 'nobody'}")
+    return f"Access to import #{params.id} now: " + "; ".join(parts) + "."
+
+
+async def owner_now(live: LiveState, params: TransferParams) -> str:
+    _, _, owner = await _any_import(live, params.id)
+    if owner is not None and owner.id is not None:
+        return f"Import #{params.id} is now owned by user #{owner.id} {owner.name or ''}".rstrip() + "."
+    managers = _current_levels(await live.shares(params.id), "users")
+    holders = [f"user #{i} {name or ''}".rstrip() for i, (level, name) in managers.items() if level == "manage"]
+    return f"Manage access to import #{params.id} now: {', '.join(holders) or 'nobody listed'}."

@@ -45,7 +45,7 @@ from mcp.server import MCPServer
 from pydantic import SecretStr
 
 from civis_mcp.config import Settings
-from civis_mcp.operations import OPERATIONS, Safety
+from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety
 from civis_mcp.server import build_server
 from tests.contract_cases import CASES, LIVE_STATE, ContractCase, without_added_nulls
 from tests.fake_civis import FakeCivis, Recorded, Reply, running_fake_civis
@@ -129,7 +129,9 @@ def the_operations_request(case: ContractCase, requests: list[Recorded]) -> Reco
     assert len(own) == 1, f"{case.tool}: {len(own)} {case.method} {case.path} requests in {requests}"
     others = [r for r in requests if r is not own[0]]
     assert all(r.method == "GET" for r in others) and (not others or case.tool in DESTRUCTIVE), others
-    assert requests[-1] is own[0]
+    after = requests[requests.index(own[0]) + 1 :]  # only a read of the state the write left, where the policy says
+    guard = OPERATIONS_BY_TOOL[case.tool].guard
+    assert not after or (guard is not None and guard.after is not None), after
     return own[0]
 
 

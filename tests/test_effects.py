@@ -476,3 +476,29 @@ async def test_every_effect_class_acts_once_after_one_yes(rec: Recorded, effect:
     assert not text.startswith("ERROR"), text
     assert len(human.questions) == 1
     assert len(rec.requests.writes(mark)) == 1
+
+
+# --- the answer shows the state the write left --------------------------------------------------------------------
+
+
+async def test_a_revoke_and_a_transfer_answer_with_the_state_they_left(rec: Recorded) -> None:
+    revoked = await call(
+        rec,
+        "legacy",
+        "imports_delete_shares_groups",
+        {"id": d.DEMO_CSV_IMPORT_ID, "group_id": d.DEMO_GROUP_ID},
+        Human("yes"),
+    )
+    assert not revoked.startswith("ERROR"), revoked
+    assert f"Access to import #{d.DEMO_CSV_IMPORT_ID} now: read:" in revoked
+    assert f"group #{d.DEMO_GROUP_ID}" not in revoked.split("now:", 1)[1]  # the group is gone from every level
+    moved = await call(
+        rec,
+        "legacy",
+        "imports_put_transfer",
+        {"id": d.DEMO_CSV_IMPORT_ID, "user_id": d.DEMO_TEAMMATE_ID, "include_dependencies": False},
+        Human("yes"),
+    )
+    assert not moved.startswith("ERROR"), moved
+    # A CSV import reports no owner: the answer names who holds manage access now.
+    assert f"Manage access to import #{d.DEMO_CSV_IMPORT_ID} now: user #{d.DEMO_TEAMMATE_ID}" in moved
