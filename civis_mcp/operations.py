@@ -101,6 +101,33 @@ class Operation:
         return "page_num" in self.params.model_fields
 
 
+# Effect policies shared by operations that change the same thing in two ways (replace, or update some fields).
+_CHANGE_IMPORT_JOB = Guard(
+    effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT, Effect.EXPOSES}),
+    rule=(
+        "destroys when it turns on the schedule of (or points at another host) a job whose syncs drop, "
+        "truncate, upsert or wipe their tables; moves data out when it changes where, what or when an outbound job "
+        "copies (a replace always does); exposes when it adds notification recipients"
+    ),
+    assess=assess.change_import_job,
+)
+
+_CHANGE_SYNC = Guard(
+    effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
+    rule=(
+        "destroys when the job runs on its own and the sync is set to drop, truncate, upsert or wipe a "
+        "table (or pointed at another table in such a mode); moves data out when the job is outbound"
+    ),
+    assess=assess.change_sync,
+)
+
+_CHANGE_CSV_IMPORT = Guard(
+    effects=frozenset({Effect.DESTROYS}),
+    rule="destroys when it sets drop, truncate or upsert, or points such an import at another table",
+    assess=assess.change_csv_import,
+)
+
+
 # Descriptions: a verb first, then when to use the tool and how it differs from its neighbours. "Import job" means the
 # sync-based imports of GET /imports (Dbsync, AutoImport, GdocImport); CSV, file and batch imports have their own tools.
 OPERATIONS: tuple[Operation, ...] = (
@@ -156,15 +183,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Replace all settings of an import job; omitted optional settings are reset. "
         "To change a few fields use imports_patch.",
         toolset=Toolset.IMPORTS,
-        guard=Guard(
-            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT, Effect.EXPOSES}),
-            rule=(
-                "destroys when it turns on the schedule of (or points at another host) a job whose syncs drop, "
-                "truncate, upsert or wipe their tables; moves data out when the job is outbound; exposes when it "
-                "adds notification recipients"
-            ),
-            assess=assess.change_import_job,
-        ),
+        guard=_CHANGE_IMPORT_JOB,
     ),
     Operation(
         method="patch",
@@ -176,15 +195,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Change some settings of an import job (name, source, destination, schedule, "
         "notifications); the rest stay as they are.",
         toolset=Toolset.IMPORTS,
-        guard=Guard(
-            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT, Effect.EXPOSES}),
-            rule=(
-                "destroys when it turns on the schedule of (or points at another host) a job whose syncs drop, "
-                "truncate, upsert or wipe their tables; moves data out when it changes where, what or when an "
-                "outbound job copies; exposes when it adds notification recipients"
-            ),
-            assess=assess.change_import_job,
-        ),
+        guard=_CHANGE_IMPORT_JOB,
     ),
     Operation(
         method="post_clone",
@@ -247,14 +258,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Replace a sync's source, destination and advanced options. To change a few use "
         "imports_patch_syncs.",
         toolset=Toolset.IMPORTS,
-        guard=Guard(
-            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
-            rule=(
-                "destroys when the job runs on its own and the sync is set to drop, truncate, upsert or wipe a "
-                "table (or pointed at another table in such a mode); moves data out when the job is outbound"
-            ),
-            assess=assess.change_sync,
-        ),
+        guard=_CHANGE_SYNC,
     ),
     Operation(
         method="patch_syncs",
@@ -265,14 +269,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Update a sync",
         description="Change some of a sync's source, destination or advanced options; the rest stay as they are.",
         toolset=Toolset.IMPORTS,
-        guard=Guard(
-            effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
-            rule=(
-                "destroys when the job runs on its own and the sync is set to drop, truncate, upsert or wipe a "
-                "table (or pointed at another table in such a mode); moves data out when the job is outbound"
-            ),
-            assess=assess.change_sync,
-        ),
+        guard=_CHANGE_SYNC,
     ),
     Operation(
         method="put_syncs_archive",
@@ -469,11 +466,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Replace all settings of a CSV import; omitted optional settings are reset. To change a few "
         "use imports_patch_files_csv.",
         toolset=Toolset.CSV,
-        guard=Guard(
-            effects=frozenset({Effect.DESTROYS}),
-            rule="destroys when it sets drop, truncate or upsert, or points such an import at another table",
-            assess=assess.change_csv_import,
-        ),
+        guard=_CHANGE_CSV_IMPORT,
     ),
     Operation(
         method="patch_files_csv",
@@ -485,11 +478,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Change some settings of a CSV import (e.g. column_delimiter, first_row_is_header, "
         "existing_table_rows); the rest stay.",
         toolset=Toolset.CSV,
-        guard=Guard(
-            effects=frozenset({Effect.DESTROYS}),
-            rule="destroys when it sets drop, truncate or upsert, or points such an import at another table",
-            assess=assess.change_csv_import,
-        ),
+        guard=_CHANGE_CSV_IMPORT,
     ),
     Operation(
         method="put_files_csv_archive",
