@@ -41,7 +41,8 @@ def render() -> tuple[dict[str, str], str]:
         item |= {"verb": op.verb, "path": op.path} if op is not None else {"workflow": True}
         index.append(item)
     files[INDEX] = _dump({"tools": index})
-    return files, json.dumps(catalog, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    # The catalog keeps the key order the code gives (schema.compact_input orders keys for fewer tokens).
+    return files, json.dumps(catalog, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def write(directory: Path = DEFAULT_DIR, catalog_path: Path = CATALOG_PATH) -> list[str]:

@@ -139,8 +139,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ListImportsParams,
         response=m.ImportSummary,
         title="List import jobs",
-        description="List import jobs (Dbsync, AutoImport, GdocImport), filtered and paged. "
-        "To find imports of every kind (CSV too), use imports_find.",
+        description="List import jobs (Dbsync, AutoImport, GdocImport); for all kinds use imports_find.",
         toolset=Toolset.IMPORTS,
         returns_list=True,
     ),
@@ -151,7 +150,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.Import,
         title="Get an import job",
-        description="Get one import job's full configuration: source, destination, syncs, schedule, last run.",
+        description="Get an import job with its syncs and last run.",
         toolset=Toolset.IMPORTS,
     ),
     Operation(
@@ -161,8 +160,8 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.CreateImportParams,
         response=m.Import,
         title="Create an import job",
-        description="Create an import job (Dbsync, AutoImport, GdocImport); add tables with imports_post_syncs. "
-        "For a CSV file use imports_post_files_csv.",
+        description="Create an import job (Dbsync, AutoImport, GdocImport), then add syncs; for CSV use "
+        "imports_post_files_csv.",
         toolset=Toolset.IMPORTS,
         guard=Guard(
             effects=frozenset({Effect.MOVES_OUT, Effect.EXPOSES}),
@@ -180,8 +179,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ReplaceImportParams,
         response=m.Import,
         title="Replace an import job",
-        description="Replace all settings of an import job; omitted optional settings are reset. "
-        "To change a few fields use imports_patch.",
+        description="Replace all settings of an import job; omitted ones reset.",
         toolset=Toolset.IMPORTS,
         guard=_CHANGE_IMPORT_JOB,
     ),
@@ -192,8 +190,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.UpdateImportParams,
         response=m.Import,
         title="Update an import job",
-        description="Change some settings of an import job (name, source, destination, schedule, "
-        "notifications); the rest stay as they are.",
+        description="Change some settings of an import job; the rest stay.",
         toolset=Toolset.IMPORTS,
         guard=_CHANGE_IMPORT_JOB,
     ),
@@ -204,7 +201,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.CloneImportParams,
         response=m.Import,
         title="Clone an import job",
-        description="Copy an import job into a new one owned by you, optionally with its schedule and notifications.",
+        description="Copy an import job, optionally with schedule and notifications.",
         toolset=Toolset.IMPORTS,
         verify_with="imports_list",  # the copy is a new import job, not a change to the original
         guard=Guard(
@@ -220,8 +217,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ArchiveParams,
         response=m.Import,
         title="Archive or restore an import job",
-        description="Archive (status=true) or unarchive (false) an import job. Archived jobs are hidden and stop "
-        "running on schedule.",
+        description="Archive (status=true) or unarchive an import job; archived jobs stop running.",
         toolset=Toolset.IMPORTS,
         guard=Guard(
             effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
@@ -237,7 +233,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.CreateSyncParams,
         response=m.Sync,
         title="Add a sync to an import job",
-        description="Add a sync (one source table or file -> one destination table) to an import job.",
+        description="Add a sync (one source -> one table) to an import job.",
         toolset=Toolset.IMPORTS,
         guard=Guard(
             effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
@@ -255,8 +251,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ReplaceSyncParams,
         response=m.Sync,
         title="Replace a sync",
-        description="Replace a sync's source, destination and advanced options. To change a few use "
-        "imports_patch_syncs.",
+        description="Replace a sync; omitted options reset.",
         toolset=Toolset.IMPORTS,
         guard=_CHANGE_SYNC,
     ),
@@ -267,7 +262,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.UpdateSyncParams,
         response=m.SyncUpdated,
         title="Update a sync",
-        description="Change some of a sync's source, destination or advanced options; the rest stay as they are.",
+        description="Change some of a sync's settings; the rest stay.",
         toolset=Toolset.IMPORTS,
         guard=_CHANGE_SYNC,
     ),
@@ -278,7 +273,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ArchiveSyncParams,
         response=m.Sync,
         title="Archive or restore a sync",
-        description="Archive (status=true) or unarchive (false) one sync of an import job; it stops being loaded.",
+        description="Archive (status=true) or unarchive a sync.",
         toolset=Toolset.IMPORTS,
         guard=Guard(
             effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
@@ -298,8 +293,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.ImportJobRun,
         title="Run an import job",
-        description="Start a run of an import job now. For CSV imports use imports_post_files_csv_runs, for file "
-        "imports imports_post_files_runs.",
+        description="Start a run of an import job (not CSV or file imports: they have their own).",
         toolset=Toolset.RUNS,
         guard=Guard(
             effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
@@ -317,7 +311,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ListRunsParams,
         response=m.ImportJobRunSummary,
         title="List an import job's runs",
-        description="List the runs of an import job, newest first, with state and timing.",
+        description="List an import job's runs, newest first.",
         toolset=Toolset.RUNS,
         returns_list=True,
     ),
@@ -328,8 +322,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.CancelledRun,
         title="Cancel an import job's run",
-        description="Cancel the active run of an import job. CSV and file import runs are cancelled with "
-        "imports_delete_files_csv_runs and imports_delete_files_runs.",
+        description="Cancel an import job's active run (not CSV or file imports: they have their own).",
         toolset=Toolset.RUNS,
         idempotent=True,  # cancelling a cancelled run changes nothing
         guard=Guard(
@@ -345,7 +338,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunLogsParams,
         response=m.LogEntry,
         title="Read an import job run's logs",
-        description="Read the log lines of one run of an import job; page with last_id.",
+        description="Read an import job run's log lines; page with last_id.",
         toolset=Toolset.RUNS,
         returns_list=True,
     ),
@@ -357,7 +350,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.CreateFileImportParams,
         response=m.FileUpload,
         title="Start a file upload import",
-        description="Create an import of one uploaded file into a table; returns the upload URI to send the file to.",
+        description="Create an import of one uploaded file into a table; returns the upload URI.",
         toolset=Toolset.FILES,
         verify_with="",  # no tool lists file imports
     ),
@@ -368,7 +361,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.FileImportRun,
         title="Run a file import",
-        description="Start a run of a file import (from imports_post_files).",
+        description="Start a run of a file import.",
         toolset=Toolset.RUNS,
         guard=Guard(
             effects=frozenset({Effect.DESTROYS}),
@@ -383,7 +376,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ListRunsParams,
         response=m.FileImportRun,
         title="List a file import's runs",
-        description="List the runs of a file import, newest first.",
+        description="List a file import's runs, newest first.",
         toolset=Toolset.RUNS,
         returns_list=True,
     ),
@@ -394,7 +387,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunIdParams,
         response=m.FileImportRun,
         title="Get a file import run",
-        description="Get the state, timing and error of one file import run.",
+        description="Get one file import run: state, timing, error.",
         toolset=Toolset.RUNS,
     ),
     Operation(
@@ -419,7 +412,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunLogsParams,
         response=m.LogEntry,
         title="Read a file import run's logs",
-        description="Read the log lines of one file import run; page with last_id.",
+        description="Read a file import run's log lines; page with last_id.",
         toolset=Toolset.RUNS,
         returns_list=True,
     ),
@@ -430,7 +423,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunIdParams,
         response=m.FileImportRunInputs,
         title="Get a file import run's inputs",
-        description="Get the files and settings one file import run was given.",
+        description="Get the files and settings a file import run was given.",
         toolset=Toolset.RUNS,
     ),
     # --- CSV imports ------------------------------------------------------------------------------------------------
@@ -441,7 +434,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.CreateCsvImportParams,
         response=m.CsvImport,
         title="Create a CSV import",
-        description="Create a CSV import: Civis files or storage paths -> one table. Start it with "
+        description="Create a CSV import (Civis files or storage paths -> one table); start it with "
         "imports_post_files_csv_runs.",
         toolset=Toolset.CSV,
         verify_with="",  # no tool lists CSV imports
@@ -453,7 +446,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.CsvImport,
         title="Get a CSV import",
-        description="Get a CSV import's settings: source files, destination table, delimiter, header, columns.",
+        description="Get a CSV import's settings.",
         toolset=Toolset.CSV,
     ),
     Operation(
@@ -463,8 +456,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ReplaceCsvImportParams,
         response=m.CsvImport,
         title="Replace a CSV import",
-        description="Replace all settings of a CSV import; omitted optional settings are reset. To change a few "
-        "use imports_patch_files_csv.",
+        description="Replace all settings of a CSV import; omitted ones reset.",
         toolset=Toolset.CSV,
         guard=_CHANGE_CSV_IMPORT,
     ),
@@ -475,8 +467,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.UpdateCsvImportParams,
         response=m.CsvImport,
         title="Update a CSV import",
-        description="Change some settings of a CSV import (e.g. column_delimiter, first_row_is_header, "
-        "existing_table_rows); the rest stay.",
+        description="Change some settings of a CSV import; the rest stay.",
         toolset=Toolset.CSV,
         guard=_CHANGE_CSV_IMPORT,
     ),
@@ -487,7 +478,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ArchiveParams,
         response=m.CsvImport,
         title="Archive or restore a CSV import",
-        description="Archive (status=true) or unarchive (false) a CSV import.",
+        description="Archive (status=true) or unarchive a CSV import.",
         toolset=Toolset.CSV,
         guard=Guard(
             effects=frozenset({Effect.STOPS}),
@@ -518,7 +509,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ListRunsParams,
         response=m.CsvImportRun,
         title="List a CSV import's runs",
-        description="List the runs of a CSV import, newest first, with state and error.",
+        description="List a CSV import's runs, newest first.",
         toolset=Toolset.RUNS,
         returns_list=True,
     ),
@@ -529,7 +520,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunIdParams,
         response=m.CsvImportRun,
         title="Get a CSV import run",
-        description="Get the state, timing and error of one CSV import run.",
+        description="Get one CSV import run: state, timing, error.",
         toolset=Toolset.RUNS,
     ),
     Operation(
@@ -554,7 +545,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunLogsParams,
         response=m.LogEntry,
         title="Read a CSV import run's logs",
-        description="Read the log lines of one CSV import run; page with last_id.",
+        description="Read a CSV import run's log lines; page with last_id.",
         toolset=Toolset.RUNS,
         returns_list=True,
     ),
@@ -565,7 +556,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.RunIdParams,
         response=m.CsvImportRunInputs,
         title="Get a CSV import run's inputs",
-        description="Get the files and settings one CSV import run was given.",
+        description="Get the files and settings a CSV import run was given.",
         toolset=Toolset.RUNS,
     ),
     # --- batch imports ----------------------------------------------------------------------------------------------
@@ -576,7 +567,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ListBatchesParams,
         response=m.BatchImportSummary,
         title="List batch imports",
-        description="List batch imports (many Civis files -> one table), paged.",
+        description="List batch imports (many Civis files -> one table).",
         toolset=Toolset.FILES,
         returns_list=True,
     ),
@@ -587,7 +578,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.CreateBatchImportParams,
         response=m.BatchImport,
         title="Create a batch import",
-        description="Load many Civis files into one table in one batch; it starts at once.",
+        description="Load many Civis files into one table; starts at once.",
         toolset=Toolset.FILES,
     ),
     Operation(
@@ -597,7 +588,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.BatchImport,
         title="Get a batch import",
-        description="Get a batch import's state, destination table and error.",
+        description="Get a batch import: state, table, error.",
         toolset=Toolset.FILES,
     ),
     # --- sharing and ownership --------------------------------------------------------------------------------------
@@ -608,7 +599,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ImportIdParams,
         response=m.Share,
         title="List who can access an import",
-        description="List the users and groups with read, write or manage access to an import.",
+        description="List the users and groups with access to an import.",
         toolset=Toolset.SHARING,
         returns_list=True,
     ),
@@ -619,7 +610,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ShareWithUsersParams,
         response=m.Share,
         title="Share an import with users",
-        description="Give users read, write or manage access to an import (replaces their current level).",
+        description="Give users read, write or manage access to an import.",
         toolset=Toolset.SHARING,
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
@@ -652,7 +643,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ShareWithGroupsParams,
         response=m.Share,
         title="Share an import with groups",
-        description="Give groups read, write or manage access to an import (replaces their current level).",
+        description="Give groups read, write or manage access to an import.",
         toolset=Toolset.SHARING,
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
@@ -685,8 +676,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ListDependenciesParams,
         response=m.Dependency,
         title="List an import's dependencies",
-        description="List objects the import depends on (credentials, files...) and whether a user may use them; "
-        "check before imports_put_transfer.",
+        description="List what an import depends on and whether a user may use it; check before imports_put_transfer.",
         toolset=Toolset.SHARING,
         returns_list=True,
     ),
@@ -697,7 +687,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.TransferParams,
         response=m.Transfer,
         title="Transfer an import's ownership",
-        description="Make another user the owner of an import, optionally sharing its dependencies with them.",
+        description="Make another user an import's owner.",
         toolset=Toolset.SHARING,
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
@@ -741,7 +731,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=m.ProjectLinkParams,
         response=None,
         title="Remove an import from a project",
-        description="Remove an import from a project; the import itself is kept.",
+        description="Remove an import from a project (the import stays).",
         toolset=Toolset.PROJECTS,
         guard=Guard(
             effects=frozenset({Effect.STOPS}),

@@ -55,10 +55,10 @@ def comma_separated(closed_set: Any) -> AfterValidator:
 
 # --- reusable argument fields -----------------------------------------------------------------------------------------
 
-ImportId = Annotated[int, Field(description="ID of the import.")]
-RunId = Annotated[int, Field(description="ID of the run.")]
-PageNum = Annotated[int | None, Field(default=None, ge=1, description="Page number, from 1.")]
-Hidden = Annotated[bool | None, Field(default=None, description="True to list hidden items only.")]
+ImportId = Annotated[int, Field(description="Import ID.")]
+RunId = Annotated[int, Field(description="Run ID.")]
+PageNum = Annotated[int | None, Field(default=None, ge=1, description="Page number.")]
+Hidden = Annotated[bool | None, Field(default=None, description="Hidden items only.")]
 
 
 class ImportIdParams(RequestModel):
@@ -79,18 +79,18 @@ class RunLogsParams(RequestModel):
 
     id: ImportId
     run_id: RunId
-    last_id: int | None = Field(default=None, description="Return only log lines after this log ID (cursor).")
-    limit: int | None = Field(default=None, ge=1, le=10000, description="Max log lines (default 10000).")
+    last_id: int | None = Field(default=None, description="Lines after this log ID.")
+    limit: int | None = Field(default=None, ge=1, le=10000, description="Max lines (default 10000).")
 
 
 class ListRunsParams(RequestModel):
     """Arguments of a paged list of an import's runs."""
 
     id: ImportId
-    limit: int | None = Field(default=None, ge=1, le=100, description="Runs per page, 1-100 (default 20).")
+    limit: int | None = Field(default=None, ge=1, le=100, description="Per page (default 20).")
     page_num: PageNum
-    order: Literal["id"] | None = Field(default=None, description="Sort field (default id).")
-    order_dir: OrderDir | None = Field(default=None, description="Sort direction (default desc).")
+    order: Literal["id"] | None = Field(default=None, description="Sort field.")
+    order_dir: OrderDir | None = Field(default=None, description="Default desc.")
 
 
 # --- reusable response objects ----------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class ArchiveParams(RequestModel):
     """Arguments of archiving or unarchiving an import."""
 
     id: ImportId
-    status: bool = Field(description="true to archive, false to unarchive.")
+    status: bool = Field(description="true to archive.")
 
 
 class Schedule(ResponseModel):

@@ -37,14 +37,14 @@ class StoragePath(RequestModel):
 
     storage_host_id: int = Field(description="Storage host ID.")
     credential_id: int = Field(description="Credential ID.")
-    file_paths: list[str] = Field(min_length=1, description="Paths in the bucket; a dir loads all.")
+    file_paths: list[str] = Field(min_length=1, description="Bucket paths; a dir loads all.")
 
 
 class CsvSource(RequestModel):
     """Source: exactly one of file_ids or storage_path."""
 
     file_ids: list[int] | None = Field(default=None, min_length=1, description="Civis file IDs.")
-    storage_path: StoragePath | None = Field(default=None, description="Files on a storage host (e.g. S3).")
+    storage_path: StoragePath | None = Field(default=None, description="Files on a storage host.")
 
     @model_validator(mode="after")
     def _one_source(self) -> CsvSource:
@@ -111,13 +111,13 @@ class RedshiftOptions(RequestModel):
 
 # --- arguments --------------------------------------------------------------------------------------------------------
 
-_SOURCE = "Civis file_ids or a storage_path."
-_DESTINATION = "Table to load into."
-_FIRST_ROW_IS_HEADER = "First row is a header."
+_SOURCE = "file_ids or storage_path."
+_DESTINATION = "Target table."
+_FIRST_ROW_IS_HEADER = "Header row."
 
 _Name = Annotated[str | None, Field(default=None, description="Import name.")]
 _ColumnDelimiterArg = Annotated[ColumnDelimiter | None, Field(default=None, description="Delimiter (default comma).")]
-_Escaped = Annotated[bool | None, Field(default=None, description="Backslash-escaped quotes (default false).")]
+_Escaped = Annotated[bool | None, Field(default=None, description="Quotes escaped by backslash.")]
 _CompressionArg = Annotated[CsvCompression | None, Field(default=None, description="Compression (default none).")]
 _ExistingTableRowsArg = Annotated[
     CsvExistingTableRows | None, Field(default=None, description="If the table exists (default fail).")

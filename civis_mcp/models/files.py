@@ -44,18 +44,18 @@ class CreateFileImportParams(RequestModel):
     name: str = Field(description="Destination table name.")
     remote_host_id: int = Field(description=_DB_HOST)
     credential_id: int = Field(description=_DB_CREDENTIAL)
-    max_errors: int | None = Field(default=None, description="Bad rows to drop before failing.")
+    max_errors: int | None = Field(default=None, description="Max bad rows.")
     existing_table_rows: ExistingTableRows | None = Field(
         default=None, description="If the table exists (default fail)."
     )
-    diststyle: DistStyle | None = Field(default=None, description="Redshift distribution style.")
-    distkey: str | None = Field(default=None, description="Redshift distribution key column.")
-    sortkey1: str | None = Field(default=None, description="Redshift sort key column.")
-    sortkey2: str | None = Field(default=None, description="Second sort key column (needs sortkey1).")
-    column_delimiter: ColumnDelimiter | None = Field(default=None, description="Delimiter (auto-detected if omitted).")
-    first_row_is_header: bool | None = Field(default=None, description="Header row? (auto-detected if omitted)")
+    diststyle: DistStyle | None = Field(default=None, description="Redshift diststyle.")
+    distkey: str | None = Field(default=None, description="Redshift distkey.")
+    sortkey1: str | None = Field(default=None, description="Redshift sortkey.")
+    sortkey2: str | None = Field(default=None, description="Second sortkey.")
+    column_delimiter: ColumnDelimiter | None = Field(default=None, description="Delimiter (default detected).")
+    first_row_is_header: bool | None = Field(default=None, description="Header row (default detected).")
     multipart: bool | None = Field(default=None, description="Upload by multipart/form-data POST.")
-    escaped: bool | None = Field(default=None, description="Backslash-escaped quotes (default false).")
+    escaped: bool | None = Field(default=None, description="Quotes escaped by backslash.")
     hidden: bool | None = Field(default=None, description=_HIDE)
 
     @field_validator("sortkey2")
@@ -71,22 +71,22 @@ class ListBatchesParams(RequestModel):
     """Arguments of listing batch imports."""
 
     hidden: Hidden
-    limit: int | None = Field(default=None, ge=1, le=50, description="Per page, 1-50 (default 20).")
+    limit: int | None = Field(default=None, ge=1, le=50, description="Per page (default 20).")
     page_num: PageNum
     order: BatchOrder | None = Field(default=None, description="Sort field (default updated_at).")
-    order_dir: OrderDir | None = Field(default=None, description="Sort direction (default desc).")
+    order_dir: OrderDir | None = Field(default=None, description="Default desc.")
 
 
 class CreateBatchImportParams(RequestModel):
     """Arguments of creating (and starting) a batch import."""
 
-    file_ids: list[int] = Field(description="Civis file IDs to load.")
+    file_ids: list[int] = Field(description="Civis file IDs.")
     schema: str = Field(description="Existing Redshift schema.")  # type: ignore[assignment]
     table: str = Field(description="Existing table, no schema prefix.")
     remote_host_id: int = Field(description=_DB_HOST)
     credential_id: int = Field(description=_DB_CREDENTIAL)
     column_delimiter: ColumnDelimiter | None = Field(default=None, description="Delimiter (default comma).")
-    first_row_is_header: bool | None = Field(default=None, description="First row is a header (default false).")
+    first_row_is_header: bool | None = Field(default=None, description="Header row (default false).")
     compression: BatchCompression | None = Field(default=None, description="Compression (default gzip).")
     hidden: bool | None = Field(default=None, description=_HIDE)
 

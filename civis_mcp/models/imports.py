@@ -46,7 +46,7 @@ ImportOrder = Literal["updated_at", "name", "created_at", "last_run.updated_at"]
 Archived = Literal["true", "false", "all", ""]  # spec enum; "" is read as "false"
 ExportAction = Literal["newsprsht", "newwksht", "updatewksht", "appendwksht"]  # from the prose of exportAction
 
-SyncId = Annotated[int, Field(description="ID of the sync.")]
+SyncId = Annotated[int, Field(description="Sync ID.")]
 
 # --- request objects: import job --------------------------------------------------------------------------------------
 
@@ -54,41 +54,43 @@ SyncId = Annotated[int, Field(description="ID of the sync.")]
 class ScheduleInput(RequestModel):
     """When the job runs; days x hours x minutes."""
 
-    scheduled: bool | None = Field(default=None, description="Whether the schedule is on.")
+    scheduled: bool | None = Field(default=None, description="Schedule on.")
     scheduled_days: list[int] | None = Field(default=None, description="Weekdays, 0=Sunday..6.")
-    scheduled_hours: list[int] | None = Field(default=None, description="Hours of day, 0-23.")
-    scheduled_minutes: list[int] | None = Field(default=None, description="Minutes past the hour, 0-59.")
-    scheduled_days_of_month: list[int] | None = Field(default=None, description="Days of month, 1-31; not with days.")
+    scheduled_hours: list[int] | None = Field(default=None, description="Hours, 0-23.")
+    scheduled_minutes: list[int] | None = Field(default=None, description="Minutes, 0-59.")
+    scheduled_days_of_month: list[int] | None = Field(default=None, description="Days of month, 1-31.")
 
 
 class NotificationsInput(RequestModel):
     """E-mails and webhooks sent when the job ends."""
 
-    urls: list[str] | None = Field(default=None, description="URLs POSTed to when the job ends.")
-    success_email_subject: str | None = Field(default=None, description="Success e-mail subject.")
-    success_email_body: str | None = Field(default=None, description="Success e-mail body, Markdown.")
-    success_email_addresses: list[str] | None = Field(default=None, description="Addresses e-mailed on success.")
-    success_email_from_name: str | None = Field(default=None, description="Success e-mail sender name.")
-    success_email_reply_to: str | None = Field(default=None, description="Success e-mail reply-to address.")
-    failure_email_addresses: list[str] | None = Field(default=None, description="Addresses e-mailed on failure.")
-    stall_warning_minutes: int | None = Field(default=None, description="Stall warning after N minutes.")
-    success_on: bool | None = Field(default=None, description="Send success e-mails (default: prefs).")
-    failure_on: bool | None = Field(default=None, description="Send failure e-mails (default: prefs).")
+    urls: list[str] | None = Field(default=None, description="Webhook URLs.")
+    success_email_subject: str | None = Field(default=None, description="Success subject.")
+    success_email_body: str | None = Field(default=None, description="Success body, Markdown.")
+    success_email_addresses: list[str] | None = Field(default=None, description="Success recipients.")
+    success_email_from_name: str | None = Field(default=None, description="Success sender name.")
+    success_email_reply_to: str | None = Field(default=None, description="Success reply-to.")
+    failure_email_addresses: list[str] | None = Field(default=None, description="Failure recipients.")
+    stall_warning_minutes: int | None = Field(default=None, description="Stall warning, minutes.")
+    success_on: bool | None = Field(default=None, description="Default: user prefs.")
+    failure_on: bool | None = Field(default=None, description="Default: user prefs.")
 
 
 class DataSourcePatch(RequestModel):
     """A remote host and the credential to reach it."""
 
     remote_host_id: int | None = Field(default=None, description="Remote host ID.")
-    credential_id: int | None = Field(default=None, description="Credential ID for the host.")
-    additional_credentials: list[int] | None = Field(default=None, description="Dbsync SSL: [private, public] key IDs.")
+    credential_id: int | None = Field(default=None, description="Credential ID.")
+    additional_credentials: list[int] | None = Field(
+        default=None, description="Dbsync SSL key IDs, private then public."
+    )
 
 
 class DataSourceInput(DataSourcePatch):
     """A remote host and the credential to reach it."""
 
     remote_host_id: int = Field(description="Remote host ID.")
-    credential_id: int = Field(description="Credential ID for the host.")
+    credential_id: int = Field(description="Credential ID.")
 
 
 class _ImportBody(RequestModel):
@@ -96,14 +98,14 @@ class _ImportBody(RequestModel):
 
     name: str = Field(description="Import name.")
     sync_type: SyncType = Field(description="Kind of import job.")
-    is_outbound: bool = Field(description="True for an export (e.g. GdocExport).")
-    source: DataSourceInput | None = Field(default=None, description="Host data is read from.")
-    destination: DataSourceInput | None = Field(default=None, description="Host data is written to.")
-    parent_id: int | None = Field(default=None, description="ID of a job whose run triggers this.")
+    is_outbound: bool = Field(description="True for GdocExport.")
+    source: DataSourceInput | None = Field(default=None, description="Source host.")
+    destination: DataSourceInput | None = Field(default=None, description="Destination host.")
+    parent_id: int | None = Field(default=None, description="Job whose run triggers this.")
     schedule: ScheduleInput | None = Field(default=None, description="When the import runs.")
-    next_run_at: str | None = Field(default=None, description="Next run time, ISO 8601.")
-    notifications: NotificationsInput | None = Field(default=None, description="Who is told when it ends.")
-    time_zone: str | None = Field(default=None, description="Time zone, e.g. America/Chicago.")
+    next_run_at: str | None = Field(default=None, description="ISO 8601 time.")
+    notifications: NotificationsInput | None = Field(default=None, description="E-mails and webhooks.")
+    time_zone: str | None = Field(default=None, description="IANA time zone.")
 
 
 # --- request objects: sync --------------------------------------------------------------------------------------------
@@ -127,26 +129,26 @@ class GoogleWorksheetPatch(RequestModel):
     """A tab of a Google spreadsheet."""
 
     spreadsheet: str | None = Field(default=None, description="Spreadsheet name.")
-    spreadsheet_id: str | None = Field(default=None, description="Spreadsheet document ID.")
-    worksheet: str | None = Field(default=None, description="Worksheet tab name.")
-    worksheet_id: int | None = Field(default=None, description="Worksheet tab ID.")
+    spreadsheet_id: str | None = Field(default=None, description="Spreadsheet ID.")
+    worksheet: str | None = Field(default=None, description="Tab name.")
+    worksheet_id: int | None = Field(default=None, description="Tab ID.")
 
 
 class GoogleWorksheetInput(GoogleWorksheetPatch):
     """A tab of a Google spreadsheet."""
 
     spreadsheet: str = Field(description="Spreadsheet name.")
-    worksheet: str = Field(description="Worksheet tab name.")
+    worksheet: str = Field(description="Tab name.")
 
 
 # The spec gives the file source of a sync no properties at all ({"type": "object", "properties": {}}).
-_FILE_DESCRIPTION = "Civis file source (no documented fields)."
+_FILE_DESCRIPTION = "Civis file."
 
 
 class SyncSourceInput(RequestModel):
     """What a sync reads; give one of these."""
 
-    path: str | None = Field(default=None, description="Legacy schema.table; prefer the others.")
+    path: str | None = Field(default=None, description="Legacy schema.table.")
     database_table: DatabaseTableInput | None = Field(default=None, description="Source table.")
     file: dict[str, Any] | None = Field(default=None, description=_FILE_DESCRIPTION)
     google_worksheet: GoogleWorksheetInput | None = Field(default=None, description="Source sheet tab.")
@@ -179,35 +181,35 @@ class ColumnOverrideInput(RequestModel):
     """Replacement name and type of one auto-detected column."""
 
     name: str | None = Field(default=None, description="Column name.")
-    type: str | None = Field(default=None, description="SQL type, e.g. VARCHAR(64).")
+    type: str | None = Field(default=None, description="SQL type.")
 
 
 class AdvancedSyncOptionsInput(RequestModel):
-    """Sync options; the prefix says which sync types use each."""
+    """Sync options; the first word says which sync types use each."""
 
-    max_errors: int | None = Field(default=None, description="Auto/Gdoc: errors allowed before failing.")
+    max_errors: int | None = Field(default=None, description="Auto/Gdoc max errors.")
     existing_table_rows: ExistingTableRows | None = Field(
-        default=None, description="Auto/Gdoc: if table exists (default fail)."
+        default=None, description="Auto/Gdoc if table exists (default fail)."
     )
-    first_row_is_header: bool | None = Field(default=None, description="Auto/Gdoc: first row is a header.")
-    diststyle: DistStyle | None = Field(default=None, description="Auto: Redshift diststyle.")
-    distkey: str | None = Field(default=None, description="Auto: Redshift distkey column.")
-    sortkey1: str | None = Field(default=None, description="Auto: first Redshift sortkey.")
-    sortkey2: str | None = Field(default=None, description="Auto: second Redshift sortkey.")
-    column_delimiter: ColumnDelimiter | None = Field(default=None, description="Auto: delimiter (default: detected).")
+    first_row_is_header: bool | None = Field(default=None, description="Auto/Gdoc header row.")
+    diststyle: DistStyle | None = Field(default=None, description="Auto Redshift diststyle.")
+    distkey: str | None = Field(default=None, description="Auto Redshift distkey.")
+    sortkey1: str | None = Field(default=None, description="Auto Redshift sortkey.")
+    sortkey2: str | None = Field(default=None, description="Auto second Redshift sortkey.")
+    column_delimiter: ColumnDelimiter | None = Field(default=None, description="Auto delimiter.")
     column_overrides: dict[str, ColumnOverrideInput] | None = Field(
-        default=None, description="Auto: column index -> override."
+        default=None, description="Auto column index -> override."
     )
-    escaped: bool | None = Field(default=None, description="Auto: quotes escaped by backslash.")
-    identity_column: str | None = Field(default=None, description="Dbsync: key column(s), incremental.")
-    last_modified_column: str | None = Field(default=None, description="Dbsync: modified-at column.")
-    row_chunk_size: int | None = Field(default=None, description="Dbsync: rows per chunk.")
-    wipe_destination_table: bool | None = Field(default=None, description="Dbsync: full table refresh.")
-    truncate_long_lines: bool | None = Field(default=None, description="Dbsync->Redshift: cut long values.")
-    invalid_char_replacement: str | None = Field(default=None, description="Dbsync->Redshift: bad UTF-8 -> char.")
-    verify_table_row_counts: bool | None = Field(default=None, description="Dbsync: fail if row counts differ.")
-    export_action: ExportAction | None = Field(default=None, description="GdocExport: new file/tab, update, append.")
-    sql_query: str | None = Field(default=None, description="GdocExport: SQL query to export.")
+    escaped: bool | None = Field(default=None, description="Auto backslash escapes.")
+    identity_column: str | None = Field(default=None, description="Dbsync incremental key.")
+    last_modified_column: str | None = Field(default=None, description="Dbsync modified-at column.")
+    row_chunk_size: int | None = Field(default=None, description="Dbsync rows per chunk.")
+    wipe_destination_table: bool | None = Field(default=None, description="Dbsync full table refresh.")
+    truncate_long_lines: bool | None = Field(default=None, description="Dbsync cut long values.")
+    invalid_char_replacement: str | None = Field(default=None, description="Dbsync bad UTF-8 replacement.")
+    verify_table_row_counts: bool | None = Field(default=None, description="Dbsync check row counts.")
+    export_action: ExportAction | None = Field(default=None, description="Gdoc export target.")
+    sql_query: str | None = Field(default=None, description="Gdoc export SQL query.")
 
 
 # --- arguments --------------------------------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ class ListImportsParams(RequestModel):
     """Arguments of GET /imports/: filters and paging."""
 
     type: Annotated[str | None, comma_separated(SyncType)] = Field(
-        default=None, description="Comma-sep: Dbsync,AutoImport,GdocImport,GdocExport."
+        default=None, description="Comma-separated sync types."
     )
     destination: str | None = Field(default=None, description="Comma-sep destination host IDs.")
     source: str | None = Field(default=None, description="Comma-sep source host IDs; type=Dbsync.")
@@ -227,10 +229,10 @@ class ListImportsParams(RequestModel):
     author: str | None = Field(default=None, description="Comma-sep author user IDs.")
     hidden: Hidden
     archived: Archived | None = Field(default=None, description="Archived filter (default false).")
-    limit: int | None = Field(default=None, ge=1, le=50, description="Results per page, 1-50 (default 20).")
+    limit: int | None = Field(default=None, ge=1, le=50, description="Per page (default 20).")
     page_num: PageNum
     order: ImportOrder | None = Field(default=None, description="Sort field (default updated_at).")
-    order_dir: OrderDir | None = Field(default=None, description="Sort direction (default desc).")
+    order_dir: OrderDir | None = Field(default=None, description="Default desc.")
 
 
 class _WithImportId(RequestModel):
@@ -252,13 +254,13 @@ class UpdateImportParams(RequestModel):
 
     id: ImportId
     name: str | None = Field(default=None, description="Import name.")
-    source: DataSourcePatch | None = Field(default=None, description="Host data is read from.")
-    destination: DataSourcePatch | None = Field(default=None, description="Host data is written to.")
-    running_as_id: int | None = Field(default=None, description="ID of the user it runs as.")
+    source: DataSourcePatch | None = Field(default=None, description="Source host.")
+    destination: DataSourcePatch | None = Field(default=None, description="Destination host.")
+    running_as_id: int | None = Field(default=None, description="Run-as user ID.")
     schedule: ScheduleInput | None = Field(default=None, description="When the import runs.")
-    next_run_at: str | None = Field(default=None, description="Next run time, ISO 8601.")
-    notifications: NotificationsInput | None = Field(default=None, description="Who is told when it ends.")
-    time_zone: str | None = Field(default=None, description="Time zone, e.g. America/Chicago.")
+    next_run_at: str | None = Field(default=None, description="ISO 8601 time.")
+    notifications: NotificationsInput | None = Field(default=None, description="E-mails and webhooks.")
+    time_zone: str | None = Field(default=None, description="IANA time zone.")
 
 
 class CloneImportParams(RequestModel):
@@ -302,7 +304,7 @@ class UpdateSyncParams(_WithSyncId):
 class ArchiveSyncParams(_WithSyncId):
     """Arguments of PUT /imports/{id}/syncs/{sync_id}/archive."""
 
-    status: bool | None = Field(default=None, description="true to archive, false to unarchive.")
+    status: bool | None = Field(default=None, description="true to archive.")
 
 
 # --- response objects -------------------------------------------------------------------------------------------------

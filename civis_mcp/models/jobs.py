@@ -39,10 +39,10 @@ class ListJobsParams(RequestModel):
     hidden: bool | None = Field(default=None, description="True to list hidden jobs.")
     archived: Literal["true", "false", "all", ""] | None = Field(default=None, description="Archived filter.")
     author: str | None = Field(default=None, description="Comma-sep author user IDs.")
-    limit: int | None = Field(default=None, ge=1, le=50, description="Results per page, 1-50 (default 50).")
+    limit: int | None = Field(default=None, ge=1, le=50, description="Per page (default 50).")
     page_num: PageNum
     order: JobOrder | None = Field(default=None, description="Sort field (default updated_at).")
-    order_dir: OrderDir | None = Field(default=None, description="Sort direction (default desc).")
+    order_dir: OrderDir | None = Field(default=None, description="Default desc.")
 
 
 class JobSummary(ResponseModel):

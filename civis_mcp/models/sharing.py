@@ -15,9 +15,9 @@ from civis_mcp.models.common import Hidden, ImportId, PermissionLevel, ReportedP
 
 # --- reusable argument fields -----------------------------------------------------------------------------------------
 
-ShareLevelArg = Annotated[PermissionLevel, Field(description="Access level to grant.")]
-ShareEmailBody = Annotated[str | None, Field(default=None, description="Custom text for the share e-mail.")]
-SendSharedEmail = Annotated[bool | None, Field(default=None, description="E-mail the people shared with.")]
+ShareLevelArg = Annotated[PermissionLevel, Field(description="Access level.")]
+ShareEmailBody = Annotated[str | None, Field(default=None, description="Share e-mail text.")]
+SendSharedEmail = Annotated[bool | None, Field(default=None, description="Send share e-mail.")]
 
 # --- arguments --------------------------------------------------------------------------------------------------------
 
@@ -26,7 +26,7 @@ class ShareWithUsersParams(RequestModel):
     """Arguments of sharing an import with users (PUT /imports/{id}/shares/users)."""
 
     id: ImportId
-    user_ids: list[int] = Field(min_length=1, description="IDs of the users to share with.")
+    user_ids: list[int] = Field(min_length=1, description="User IDs.")
     permission_level: ShareLevelArg
     share_email_body: ShareEmailBody
     send_shared_email: SendSharedEmail
@@ -36,14 +36,14 @@ class RevokeUserShareParams(RequestModel):
     """Arguments of revoking one user's access to an import."""
 
     id: ImportId
-    user_id: int = Field(description="ID of the user to revoke.")
+    user_id: int = Field(description="User ID.")
 
 
 class ShareWithGroupsParams(RequestModel):
     """Arguments of sharing an import with groups (PUT /imports/{id}/shares/groups)."""
 
     id: ImportId
-    group_ids: list[int] = Field(min_length=1, description="IDs of the groups to share with.")
+    group_ids: list[int] = Field(min_length=1, description="Group IDs.")
     permission_level: ShareLevelArg
     share_email_body: ShareEmailBody
     send_shared_email: SendSharedEmail
@@ -53,7 +53,7 @@ class RevokeGroupShareParams(RequestModel):
     """Arguments of revoking one group's access to an import."""
 
     id: ImportId
-    group_id: int = Field(description="ID of the group to revoke.")
+    group_id: int = Field(description="Group ID.")
 
 
 class ListDependenciesParams(RequestModel):
@@ -67,9 +67,9 @@ class TransferParams(RequestModel):
     """Arguments of making another user the owner of an import."""
 
     id: ImportId
-    user_id: int = Field(description="ID of the new owner.")
+    user_id: int = Field(description="New owner's user ID.")
     include_dependencies: bool = Field(description="Also give them manage on dependencies.")
-    email_body: str | None = Field(default=None, description="Custom text for the transfer e-mail.")
+    email_body: str | None = Field(default=None, description="Transfer e-mail text.")
     send_email: bool | None = Field(default=None, description="E-mail the new owner.")
 
 
@@ -84,7 +84,7 @@ class ProjectLinkParams(RequestModel):
     """Arguments of adding an import to, or removing it from, a project."""
 
     id: ImportId
-    project_id: int = Field(description="ID of the project.")
+    project_id: int = Field(description="Project ID.")
 
 
 # --- response objects -------------------------------------------------------------------------------------------------
