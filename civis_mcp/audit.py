@@ -50,6 +50,7 @@ class Decision(StrEnum):
     PREVIEW_FAILED = "preview_failed"  # the live state could not be read, so nothing could be shown
     INVALID_ARGUMENTS = "invalid_arguments"
     ALREADY_USED = "already_used"  # a replayed confirmation round: its ticket was spent
+    CONFIRMATION_UNAVAILABLE = "confirmation_unavailable"  # hosted: the shared ticket store cannot be reached
     CLIENT_FAILED = "client_failed"  # the client, not the human, failed to answer (error, empty or malformed answer)
     TOO_LONG_TO_CONFIRM = "too_long_to_confirm"  # what the call does is too long to show in full
     NOT_OFFERED = "not_offered"  # the tool is switched off on this server
