@@ -50,7 +50,9 @@ def _find(program: str) -> str:
         (str(p) for p in (Path("/usr/sbin") / program, Path("/usr/bin") / program) if p.exists()), None
     )
     if found is None:
-        raise SystemExit(f"{program} is not installed; run tests/services/ensure_hosted.sh (Debian: apt-get install nginx redis-server).")
+        raise SystemExit(
+            f"{program} is not installed; run tests/services/ensure_hosted.sh (Debian: apt-get install nginx redis-server)."
+        )
     return found
 
 
@@ -60,7 +62,9 @@ def nginx_config(prefix: Path, listen_port: int, replicas: list[tuple[str, int]]
     sticky = []
     for name, port in replicas:
         backups = "\n".join(f"        server 127.0.0.1:{other} backup;" for n, other in replicas if n != name)
-        sticky.append(f"    upstream replica_{name} {{\n        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n{backups}\n    }}")
+        sticky.append(
+            f"    upstream replica_{name} {{\n        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n{backups}\n    }}"
+        )
     session_map = "\n".join(f'        "~^{name}\\\\." replica_{name};' for name, _ in replicas)
     return (
         template.replace("@@PREFIX@@", str(prefix))
@@ -134,7 +138,7 @@ def start(args: argparse.Namespace, stack: Stack, endpoint: str) -> dict[str, An
         redis_port = free_port()
         conf = directory / "redis.conf"
         conf.write_text(
-            f"port {redis_port}\nbind 127.0.0.1\nprotected-mode yes\nsave \"\"\nappendonly no\n"
+            f'port {redis_port}\nbind 127.0.0.1\nprotected-mode yes\nsave ""\nappendonly no\n'
             f"dir {directory}\ndaemonize no\nlogfile {directory / 'redis.log'}\n"
         )
         redis = stack.spawn("redis-launch", [_find("redis-server"), str(conf)])
@@ -169,7 +173,11 @@ def start(args: argparse.Namespace, stack: Stack, endpoint: str) -> dict[str, An
     conf_path.write_text(nginx_config(prefix, nginx_port, [(r["name"], r["port"]) for r in replicas]))
     nginx = stack.spawn("nginx-launch", [_find("nginx"), "-p", str(prefix), "-c", str(conf_path), "-g", "daemon off;"])
     _wait("nginx", lambda: _http_ok(f"http://127.0.0.1:{nginx_port}/healthz"), nginx, prefix / "nginx-error.log")
-    info["nginx"] = {"pid": nginx.pid, "port": nginx_port, "logs": [str(prefix / "nginx-access.log"), str(prefix / "nginx-error.log")]}
+    info["nginx"] = {
+        "pid": nginx.pid,
+        "port": nginx_port,
+        "logs": [str(prefix / "nginx-access.log"), str(prefix / "nginx-error.log")],
+    }
     info["url"] = f"http://127.0.0.1:{nginx_port}/mcp"
     return info
 
@@ -206,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.sandbox:
                 info["sandbox"] = {"url": endpoint, "keys": SANDBOX_KEYS}
             print(json.dumps(info), flush=True)
-            print(f"civis-mcp: {args.replicas} replica(s) behind nginx at {info['url']}; Ctrl-C stops.", file=sys.stderr)
+            print(
+                f"civis-mcp: {args.replicas} replica(s) behind nginx at {info['url']}; Ctrl-C stops.", file=sys.stderr
+            )
             while not stop.is_set():
                 stop.wait(0.5)
         except KeyboardInterrupt:

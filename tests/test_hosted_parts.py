@@ -142,6 +142,24 @@ async def test_a_key_is_checked_once_and_the_outcome_kept_under_its_hash(world: 
     assert not any(key in repr(verifier.__dict__) for key in (ALICE_KEY, BOB_KEY, BAD_KEY))
 
 
+async def test_requests_bringing_the_same_new_key_at_once_share_one_check(world: TwoUserSandbox) -> None:
+    verifier = KeyVerifier(world.sandbox.url, ttl=300)
+    mark = world.requests.mark()
+    try:
+        users: list[int | None] = []
+
+        async def check() -> None:
+            users.append(await verifier.user_of(BOB_KEY))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(check)
+    finally:
+        await verifier.aclose()
+    assert users == [d.DEMO_OUTSIDER_ID] * 20
+    assert [(seen.path, seen.who) for seen in world.requests.since(mark)] == [("/users/me", "bob")]
+
+
 async def test_a_key_check_without_an_answer_is_unavailable_not_rejected() -> None:
     verifier = KeyVerifier(f"http://127.0.0.1:{free_port()}/", ttl=300)
     with pytest.raises(KeyCheckUnavailable, match="did not answer"):

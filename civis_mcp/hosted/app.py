@@ -68,9 +68,9 @@ class Hosting:
 
     def server_options(self) -> dict[str, Any]:
         """``MCPServer`` arguments: shared request-state keys (when replicated) and the per-call middleware."""
-        options: dict[str, Any] = {
-            "middleware": [CallMiddleware(RateLimiter(self.settings.rate_limit, self.redis), self.settings.replica)]
-        }
+        # A limit per caller needs callers: without --auth civis-key every request is the server's own.
+        limiter = RateLimiter(self.settings.rate_limit, self.redis) if self.per_caller else None
+        options: dict[str, Any] = {"middleware": [CallMiddleware(limiter, self.settings.replica)]}
         if self.settings.state_keys:
             options["request_state_security"] = RequestStateSecurity(keys=list(self.settings.state_keys))
         return options

@@ -1,4 +1,5 @@
-"""Around every ``tools/call`` of a hosted server: the caller's rate limit, one JSON log line, one duration metric.
+"""Around every ``tools/call`` over HTTP: the caller's rate limit (with ``--auth civis-key``, where each caller is
+known), one JSON log line, one duration metric.
 
 The log line says when, which replica, which tool, whose call (a hash of the Civis user id), what was decided, the
 last upstream status and Civis request id, and how long it took. It never holds a key or the call's arguments.
@@ -33,7 +34,7 @@ _duration = metrics.get_meter("civis_mcp").create_histogram(
 
 
 class CallMiddleware:
-    def __init__(self, limiter: RateLimiter, replica: str) -> None:
+    def __init__(self, limiter: RateLimiter | None, replica: str) -> None:
         self._limiter = limiter
         self._replica = replica
 
@@ -50,14 +51,14 @@ class CallMiddleware:
         result: HandlerResult = None
         error: str | None = None
         try:
-            verdict = await self._limiter.hit(principal)
-            if not verdict.allowed:
+            verdict = await self._limiter.hit(principal) if self._limiter is not None else None
+            if verdict is not None and not verdict.allowed:
                 trace.decision = "rate_limited"
                 result = CallToolResult(
                     content=[
                         TextContent(
                             type="text",
-                            text=f"{tool} was not run: you made more than {self._limiter.per_minute} tool calls in "
+                            text=f"{tool} was not run: you made more than {verdict.limit} tool calls in "
                             f"this minute, the limit per user of this civis-mcp service. Nothing was sent to Civis. "
                             f"Retry in {verdict.retry_after} s.",
                         )

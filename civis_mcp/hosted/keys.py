@@ -6,6 +6,7 @@ for a shorter while, so a client retrying with a bad key does not turn into a st
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class KeyVerifier:
         self._ttl = ttl
         self._clock = clock
         self._known: dict[str, _Outcome] = {}
+        self._pending: dict[str, asyncio.Future[int | None]] = {}
         self._http = httpx.AsyncClient(
             base_url=endpoint if endpoint.endswith("/") else endpoint + "/",
             timeout=httpx.Timeout(10.0, connect=5.0),
@@ -55,12 +57,32 @@ class KeyVerifier:
         await self._http.aclose()
 
     async def user_of(self, key: str) -> int | None:
-        """The Civis user id the key belongs to; None when Civis rejects it. Raises ``KeyCheckUnavailable``."""
+        """The Civis user id the key belongs to; None when Civis rejects it. Raises ``KeyCheckUnavailable``.
+
+        Requests that bring the same new key at once share one check."""
         digest = key_digest(key)
-        now = self._clock()
         known = self._known.get(digest)
-        if known is not None and known.until > now:
+        if known is not None and known.until > self._clock():
             return known.user_id
+        pending = self._pending.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._pending[digest] = future
+        try:
+            user_id = await self._ask(key, digest)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        else:
+            future.set_result(user_id)
+            return user_id
+        finally:
+            del self._pending[digest]
+
+    async def _ask(self, key: str, digest: str) -> int | None:
+        now = self._clock()
         try:
             response = await self._http.get("users/me", auth=httpx.BasicAuth(key, ""))
         except httpx.HTTPError as exc:

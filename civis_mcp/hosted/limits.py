@@ -28,6 +28,8 @@ class Verdict:
     allowed: bool
     retry_after: int
     """Seconds until the caller's window ends (when refused)."""
+    limit: int
+    """Calls a minute allowed."""
 
 
 class RateLimiter:
@@ -49,7 +51,7 @@ class RateLimiter:
         count = await self._count_shared(principal, window) if self._redis is not None else None
         if count is None:
             count = self._count_local(principal, window)
-        return Verdict(count <= self._limit, retry_after)
+        return Verdict(count <= self._limit, retry_after, self._limit)
 
     async def _count_shared(self, principal: str, window: int) -> int | None:
         from redis.exceptions import RedisError
