@@ -181,7 +181,7 @@ def _configure_logging(level: str, settings: Settings, hosted: HostedSettings | 
 
         if key:
             CALLER_KEYS.remember(key)
-        handler.setFormatter(JsonFormatter(hosted.replica))
+        handler.setFormatter(JsonFormatter(hosted.replica, CALLER_KEYS))
         handler.addFilter(RedactingFilter(CALLER_KEYS))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -131,6 +131,23 @@ async def test_a_callers_key_that_comes_back_from_civis_is_redacted_from_the_ans
     assert "echo [REDACTED]" in text
 
 
+def test_an_older_clients_session_answers_only_the_user_who_opened_it(stack: Stack) -> None:
+    replica = stack.replica_url("r1")
+    opened = initialize(replica, {"Authorization": basic(ALICE_KEY)})
+    session = opened.headers["Mcp-Session-Id"]
+    assert session.startswith("r1.")
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    headers = {"Accept": "application/json, text/event-stream", "Mcp-Session-Id": session}
+    as_bob = httpx.post(replica, json=ping, headers={**headers, "Authorization": basic(BOB_KEY)}, timeout=10)
+    assert as_bob.status_code == 404  # as if the session did not exist
+    as_alice = httpx.post(replica, json=ping, headers={**headers, "Authorization": basic(ALICE_KEY)}, timeout=10)
+    assert as_alice.status_code == 200, as_alice.text
+    elsewhere = httpx.post(
+        stack.replica_url("r3"), json=ping, headers={**headers, "Authorization": basic(ALICE_KEY)}, timeout=10
+    )
+    assert elsewhere.status_code == 404  # another replica does not hold it (nginx routes it to r1)
+
+
 # --- confirmations across replicas ----------------------------------------------------------------------------------
 
 

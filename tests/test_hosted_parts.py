@@ -4,6 +4,7 @@ through the SDK Client, the duration metric through the OpenTelemetry SDK, and l
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from civis_mcp.confirmations import TICKET_LIFETIME, ConfirmationUnavailable, Re
 from civis_mcp.hosted.app import Hosting
 from civis_mcp.hosted.keys import KeyCheckUnavailable, KeyVerifier
 from civis_mcp.hosted.limits import RateLimiter
+from civis_mcp.hosted.logs import JsonFormatter
 from civis_mcp.hosted.settings import HostedSettings
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.config import SandboxConfig, parse_user_keys
@@ -190,16 +192,24 @@ def test_log_lines_are_redacted_of_every_checked_caller_key(tmp_path: Path) -> N
         pass  # a request came and went: the process remembers the key for redaction
     handler = logging.FileHandler(tmp_path / "log")
     handler.addFilter(RedactingFilter(CALLER_KEYS))
+    handler.setFormatter(JsonFormatter("r9", CALLER_KEYS))
     log = logging.getLogger("civis_mcp.test_hosted_parts")
     log.addHandler(handler)
     try:
         log.warning("upstream said %s and %s", caller_key, basic(caller_key))
+        try:
+            raise RuntimeError(f"a traceback quoting {caller_key}")
+        except RuntimeError:
+            log.exception("failed")
     finally:
         log.removeHandler(handler)
         handler.close()
     written = (tmp_path / "log").read_text()
+    lines = [json.loads(line) for line in written.splitlines()]
+    assert [line["replica"] for line in lines] == ["r9", "r9"]
+    assert "a traceback quoting [REDACTED]" in lines[1]["error"]
     assert caller_key not in written and basic(caller_key).split()[1] not in written
-    assert written.count("[REDACTED]") == 2
+    assert written.count("[REDACTED]") == 3
 
 
 async def test_every_tool_call_records_its_duration_for_opentelemetry(world: TwoUserSandbox) -> None:

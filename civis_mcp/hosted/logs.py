@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +14,10 @@ __all__ = ["JsonFormatter"]
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "replica", "message"}``, plus the fields of a tool-call line (``hosted.calls``)."""
 
-    def __init__(self, replica: str) -> None:
+    def __init__(self, replica: str, redact: Callable[[str], str]) -> None:
         super().__init__()
         self._replica = replica
+        self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -30,4 +32,5 @@ class JsonFormatter(logging.Formatter):
             line.update(call)
         if record.exc_text or record.exc_info:
             line["error"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
-        return json.dumps(line, ensure_ascii=False)
+        # The redacting filter saw the message; a traceback is formatted only here, so the whole line passes again.
+        return self._redact(json.dumps(line, ensure_ascii=False))
