@@ -51,7 +51,8 @@ def _find(program: str) -> str:
     )
     if found is None:
         raise SystemExit(
-            f"{program} is not installed; run tests/services/ensure_hosted.sh (Debian: apt-get install nginx redis-server)."
+            f"{program} is not installed; run tests/services/ensure_hosted.sh "
+            "(Debian: apt-get install nginx redis-server)."
         )
     return found
 
@@ -62,9 +63,8 @@ def nginx_config(prefix: Path, listen_port: int, replicas: list[tuple[str, int]]
     sticky = []
     for name, port in replicas:
         backups = "\n".join(f"        server 127.0.0.1:{other} backup;" for n, other in replicas if n != name)
-        sticky.append(
-            f"    upstream replica_{name} {{\n        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n{backups}\n    }}"
-        )
+        own = f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+        sticky.append(f"    upstream replica_{name} {{\n{own}\n{backups}\n    }}")
     session_map = "\n".join(f'        "~^{name}\\\\." replica_{name};' for name, _ in replicas)
     return (
         template.replace("@@PREFIX@@", str(prefix))
