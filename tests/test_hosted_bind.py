@@ -102,6 +102,9 @@ def test_settings_name_the_variable_and_the_fix() -> None:
         HostedSettings(allowed_origins=("chat.example.org",))
     with pytest.raises(ValueError, match="CIVIS_MCP_AUTH must be none or civis-key"):
         HostedSettings.from_env({"CIVIS_MCP_AUTH": "oauth"})
+    with pytest.raises(ValueError, match="CIVIS_MCP_INSECURE_NO_AUTH must be true or false"):
+        HostedSettings.from_env({"CIVIS_MCP_INSECURE_NO_AUTH": "sure"})
+    assert HostedSettings.from_env({"CIVIS_MCP_INSECURE_NO_AUTH": "on"}, host="0.0.0.0").insecure_no_auth
     summary = HostedSettings(state_keys=("k" * 32,), redis_url="redis://:hunter2secret@10.0.0.5:6379/0")
     assert "Redis at redis://10.0.0.5:6379" in summary.protection_summary()
     assert "hunter2secret" not in summary.protection_summary() and "hunter2secret" not in repr(summary)

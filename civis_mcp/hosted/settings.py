@@ -169,7 +169,10 @@ class HostedSettings:
             if auth not in ("none", "civis-key"):
                 raise ValueError(f"CIVIS_MCP_AUTH must be none or civis-key, got {auth!r}.")
             values["auth"] = auth
-        values["insecure_no_auth"] = env.get("CIVIS_MCP_INSECURE_NO_AUTH", "").strip().lower() in ("1", "true", "yes")
+        insecure = env.get("CIVIS_MCP_INSECURE_NO_AUTH", "").strip().lower()
+        if insecure not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+            raise ValueError(f"CIVIS_MCP_INSECURE_NO_AUTH must be true or false, got {insecure!r}.")
+        values["insecure_no_auth"] = insecure in ("1", "true", "yes", "on")
         values["allowed_hosts"] = split_list(env.get("CIVIS_MCP_ALLOWED_HOSTS", ""))
         values["allowed_origins"] = split_list(env.get("CIVIS_MCP_ALLOWED_ORIGINS", ""))
         values["state_keys"] = split_list(env.get("CIVIS_MCP_STATE_KEYS", ""))
