@@ -50,6 +50,7 @@ class Decision(StrEnum):
     PREVIEW_FAILED = "preview_failed"  # the live state could not be read, so nothing could be shown
     INVALID_ARGUMENTS = "invalid_arguments"
     ALREADY_USED = "already_used"  # a replayed confirmation round: its ticket was spent
+    CONFIRMATION_UNAVAILABLE = "confirmation_unavailable"  # hosted: the shared ticket store cannot be reached
     CLIENT_FAILED = "client_failed"  # the client, not the human, failed to answer (error, empty or malformed answer)
     NOT_PERMITTED = "not_permitted"  # the caller's level on the import is below what the call needs
     TOO_LONG_TO_CONFIRM = "too_long_to_confirm"  # what the call does is too long to show in full

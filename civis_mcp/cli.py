@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civis_mcp import __version__
 from civis_mcp.api.errors import ConfigurationError
@@ -17,6 +17,9 @@ from civis_mcp.api.redaction import RedactingFilter, Redactor
 from civis_mcp.audit import AuditLog
 from civis_mcp.catalog import TOOLSETS
 from civis_mcp.config import Settings, split_file_types, split_names
+
+if TYPE_CHECKING:
+    from civis_mcp.hosted.settings import HostedSettings
 
 __all__ = ["main"]
 
@@ -40,7 +43,33 @@ def _parser() -> argparse.ArgumentParser:
         "--http",
         metavar="[HOST:]PORT",
         help="serve MCP over streamable HTTP at http://HOST:PORT/mcp instead of stdio (HOST defaults to 127.0.0.1; "
-        "anyone who reaches the port acts with your Civis key, so keep it on loopback or behind your own auth)",
+        "IPv6 in brackets, e.g. [::1]:8000). Without --auth civis-key anyone who reaches the port acts with your "
+        "Civis key: keep it on loopback, or put your own authentication in front",
+    )
+    serve.add_argument(
+        "--auth",
+        choices=["none", "civis-key"],
+        help="with --http: civis-key = each caller sends their own Civis key as HTTP Basic and every call is made "
+        "with it (no server-wide key); none = the server's CIVIS_API_KEY (env CIVIS_MCP_AUTH; default none)",
+    )
+    serve.add_argument(
+        "--allowed-hosts",
+        metavar="HOSTS",
+        help="with --http: comma-separated Host header values to accept besides loopback, e.g. the name of your "
+        "reverse proxy (mcp.example.org, mcp.example.org:443) (env CIVIS_MCP_ALLOWED_HOSTS)",
+    )
+    serve.add_argument(
+        "--allowed-origins",
+        metavar="ORIGINS",
+        help="with --http: comma-separated Origin values to accept besides loopback, e.g. https://chat.example.org "
+        "(env CIVIS_MCP_ALLOWED_ORIGINS)",
+    )
+    serve.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        default=None,
+        help="with --http: serve on an address other than loopback without authentication (env "
+        "CIVIS_MCP_INSECURE_NO_AUTH). Anyone who reaches the port acts with the server's key",
     )
     serve.add_argument(
         "--sandbox",
@@ -205,11 +234,21 @@ def _serve_flags(args: argparse.Namespace) -> list[str]:
     return flags
 
 
-def _configure_logging(level: str, settings: Settings) -> None:
+def _configure_logging(level: str, settings: Settings, hosted: HostedSettings | None = None) -> None:
     # Logs go to stderr: stdout belongs to the MCP protocol. Every record passes the redactor first.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(Redactor(settings.api_key.get_secret_value() if settings.api_key else None)))
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    if hosted is None:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter(Redactor(key)))
+    else:  # over HTTP: JSON lines, redacted of every caller key the process has checked (and its own)
+        from civis_mcp.api.callers import CALLER_KEYS
+        from civis_mcp.hosted.logs import JsonFormatter
+
+        if key:
+            CALLER_KEYS.remember(key)
+        handler.setFormatter(JsonFormatter(hosted.replica, CALLER_KEYS))
+        handler.addFilter(RedactingFilter(CALLER_KEYS))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -265,14 +304,17 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings_from(args)
         check_settings(settings)
-        if args.http is not None and not args.http.rpartition(":")[2].isdigit():
-            raise ValueError(f"--http takes [HOST:]PORT, e.g. 127.0.0.1:8000 (got {args.http!r}).")
+        hosted = _hosted_from(args) if args.http is not None else None
     except (ConfigurationError, ValueError) as exc:
         print(f"civis-mcp: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(args.log_level, settings)
+    _configure_logging(args.log_level, settings, hosted)
     log = logging.getLogger("civis_mcp")
-    if settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
+    if hosted is not None and hosted.auth == "civis-key":
+        if settings.api_key is not None and not args.sandbox:
+            log.warning("CIVIS_API_KEY is set but not used: with --auth civis-key every call uses its caller's key.")
+        settings = dataclasses.replace(settings, api_key=None)
+    elif settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
     if settings.allow_unconfirmed:
         log.warning(
@@ -304,8 +346,18 @@ def _serve(args: argparse.Namespace) -> int:
     )
     from civis_mcp.server import build_server  # the SDK is loaded only once the settings are known to be good
 
+    if hosted is not None:
+        from civis_mcp.hosted.settings import is_loopback
+
+        log.info("HTTP protection: %s", hosted.protection_summary())
+        if hosted.auth == "none" and hosted.insecure_no_auth and not is_loopback(hosted.host):
+            log.warning(
+                "--insecure-no-auth: serving on %s WITHOUT authentication; anyone who reaches the port acts with "
+                "this server's Civis key.",
+                hosted.host,
+            )
     if not args.sandbox:
-        _run(build_server(settings), args.http)
+        _run(build_server, settings, hosted)
         return 0
     from pydantic import SecretStr
 
@@ -321,8 +373,9 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         stored = f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}" if config.db_path else ""
         log.info("using the embedded sandbox at %s%s", sandbox.url, f" ({stored})" if stored else "")
-        sandboxed = dataclasses.replace(settings, api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
-        _run(build_server(sandboxed), args.http)
+        key = None if hosted is not None and hosted.auth == "civis-key" else SecretStr(sandbox.api_key)
+        sandboxed = dataclasses.replace(settings, api_key=key, api_endpoint=sandbox.url)
+        _run(build_server, sandboxed, hosted)
     return 0
 
 
@@ -339,13 +392,34 @@ def _doctor(args: argparse.Namespace) -> int:
     return run_doctor(settings, serve_flags=_serve_flags(args), sandbox=args.sandbox, expect=args.expect)
 
 
-def _run(server: Any, http: str | None) -> None:
+def _hosted_from(args: argparse.Namespace) -> HostedSettings:
+    """The HTTP settings: environment first, then the flags."""
+    from civis_mcp.hosted.settings import HostedSettings, parse_bind, split_list
+
+    host, port = parse_bind(args.http)
+    return HostedSettings.from_env(
+        host=host,
+        port=port,
+        auth=args.auth,
+        insecure_no_auth=args.insecure_no_auth,
+        allowed_hosts=split_list(args.allowed_hosts) if args.allowed_hosts is not None else None,
+        allowed_origins=split_list(args.allowed_origins) if args.allowed_origins is not None else None,
+    )
+
+
+def _run(build: Any, settings: Settings, hosted: HostedSettings | None) -> None:
     """Serve over stdio, or over streamable HTTP when ``--http [HOST:]PORT`` was given."""
-    if http is None:
-        server.run("stdio")
+    if hosted is None:
+        build(settings).run("stdio")
         return
-    host, _, port = http.rpartition(":")
-    server.run("streamable-http", host=host or "127.0.0.1", port=int(port))
+    import uvicorn
+
+    from civis_mcp.hosted.app import Hosting, http_app
+
+    hosting = Hosting.create(hosted)
+    app = http_app(build(settings, hosting=hosting), hosting, settings.api_endpoint)
+    # log_config=None: uvicorn's own lines go through the JSON, redacting handler above.
+    uvicorn.Server(uvicorn.Config(app, host=hosted.host, port=hosted.port, log_config=None)).run()
 
 
 def _tools() -> int:

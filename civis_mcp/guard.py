@@ -35,6 +35,7 @@ from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.clients import CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS
+from civis_mcp.confirmations import ConfirmationUnavailable
 from civis_mcp.effects import LEVELS, MAX_QUESTION, Assessment, Guard, quoted
 from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
@@ -190,7 +191,13 @@ async def _report_after(guard: Guard, state: AppState, params: RequestModel, res
 
 async def spend_ticket(state: AppState, rnd: Round) -> None:
     """Spend the ticket this round carries, first, whatever follows: any round that carries one uses it up."""
-    if rnd.ticket is not None and not await state.confirmations.spend(rnd.ticket.id):
+    if rnd.ticket is None:
+        return
+    try:
+        fresh = await state.confirmations.spend(rnd.ticket.id)
+    except ConfirmationUnavailable as exc:  # hosted replicas: the shared store cannot vouch for the ticket
+        raise Refusal(Decision.CONFIRMATION_UNAVAILABLE, str(exc)) from None
+    if not fresh:
         raise Refusal(
             Decision.ALREADY_USED,
             "this confirmation was used already; a yes counts for one call. Call the tool again to be asked anew.",

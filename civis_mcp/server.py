@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from mcp.server import MCPServer
@@ -30,6 +30,9 @@ from civis_mcp.confirmations import MemoryConfirmationStore
 from civis_mcp.prompts import check_prompt_call, register_prompts
 from civis_mcp.resources import register_resources
 from civis_mcp.state import AppState, GuardPolicy, LocalFilePolicy
+
+if TYPE_CHECKING:
+    from civis_mcp.hosted.app import Hosting
 
 __all__ = ["INSTRUCTIONS", "build_server", "check_settings", "selected_entries"]
 
@@ -108,14 +111,20 @@ class CivisServer(MCPServer[AppState]):
         return await super().get_prompt(name, checked, context)
 
 
-def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> MCPServer:
-    """The civis-mcp server. ``transport`` replaces the network, for tests."""
+def build_server(
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    hosting: Hosting | None = None,
+) -> MCPServer:
+    """The civis-mcp server. ``transport`` replaces the network, for tests; ``hosting`` makes it a hosted replica
+    (each caller's own key, shared request-state keys and confirmation store; see ``civis_mcp.hosted``)."""
     resolved = settings or Settings.from_env()
     check_settings(resolved)
     policy = GuardPolicy(allow_unconfirmed=resolved.allow_unconfirmed, confirm_timeout=resolved.confirm_timeout)
     # One store for the server's whole life, not one per session: a sealed round stays valid for every session the
     # server serves (the SDK's request-state key lives as long as the server), so its ticket must be spent there too.
-    confirmations = MemoryConfirmationStore()
+    confirmations = hosting.confirmations() if hosting is not None else MemoryConfirmationStore()
     local_files = LocalFilePolicy(
         enabled=resolved.transport == "stdio",
         directories=resolved.allow_files,
@@ -125,7 +134,8 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with CivisClient(resolved, transport=transport) as client:
+        per_caller = hosting is not None and hosting.per_caller
+        async with CivisClient(resolved, transport=transport, per_caller=per_caller) as client:
             audit = (
                 AuditLog(resolved.audit_log, client.redact, required=resolved.audit_required)
                 if resolved.audit_log
@@ -148,6 +158,7 @@ def build_server(settings: Settings | None = None, *, transport: httpx.AsyncBase
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
+        **(hosting.server_options() if hosting is not None else {}),
     )
     register_resources(server)
     register_prompts(server)

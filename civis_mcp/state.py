@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civis_mcp.api.client import CivisClient
+from civis_mcp.api.trace import note_decision
 from civis_mcp.audit import AuditLog, Decision, Phase
 from civis_mcp.config import DEFAULT_FILE_MAX_BYTES, DEFAULT_FILE_TYPES
 from civis_mcp.confirmations import ConfirmationStore, MemoryConfirmationStore
@@ -66,6 +67,7 @@ class AppState:
         phase: Phase = Phase.REFUSED,
     ) -> bool:
         """Write an audit line; False only when a required audit log could not take it (then nothing is sent)."""
+        note_decision(decision.value)  # for the hosted mode's per-call log line
         if self.audit is None:
             return True
         written = self.audit.record(op.tool_name, arguments, decision, status, detail, phase)

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from civis_mcp import __version__
 from civis_mcp.api.breaker import CircuitBreaker
+from civis_mcp.api.callers import CALLER_KEYS, CallerAuth, current_caller
 from civis_mcp.api.errors import (
     AuthenticationError,
     CircuitOpenError,
@@ -48,6 +49,7 @@ from civis_mcp.api.retry import (
     retries_at_all,
     retryable_status,
 )
+from civis_mcp.api.trace import note_upstream
 from civis_mcp.api.wire import build_path, encode_query, snake_keys
 from civis_mcp.config import Settings
 from civis_mcp.untrusted import clean_json, clean_text, fence_inline, one_line
@@ -105,11 +107,14 @@ class CivisClient:
         sleep: Sleep = anyio.sleep,
         rng: random.Random | None = None,
         clock: Clock = time.monotonic,
+        per_caller: bool = False,
     ) -> None:
         self._settings = settings
-        key = settings.api_key.get_secret_value() if settings.api_key else None
+        # Per caller (the hosted mode): each request's own key, never the server's; see ``callers``.
+        self._per_caller = per_caller
+        key = None if per_caller or settings.api_key is None else settings.api_key.get_secret_value()
         self._has_key = key is not None
-        self.redact = Redactor(key)
+        self.redact = CALLER_KEYS if per_caller else Redactor(key)
         self._policy = RetryPolicy(max_attempts=settings.max_attempts, budget=settings.retry_budget)
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -121,7 +126,7 @@ class CivisClient:
         self._http = httpx.AsyncClient(
             base_url=base_url,
             # HTTP Basic with the key as user name and an empty password, as civis-python does.
-            auth=httpx.BasicAuth(key, "") if key is not None else None,
+            auth=CallerAuth() if per_caller else httpx.BasicAuth(key, "") if key is not None else None,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             # As many kept-alive connections as open ones: a smaller pool closes and reopens connections under a
             # burst of calls (500 concurrent calls opened 498 connections with 10 kept alive, 11 with 20).
@@ -152,7 +157,10 @@ class CivisClient:
 
     async def call(self, op: Operation, params: RequestModel) -> ApiResult:
         """Send one operation with validated arguments; raise a ``CivisMCPError`` subclass on failure."""
-        if not self._has_key:
+        if self._per_caller:
+            if current_caller() is None:
+                raise ConfigurationError(f"{op.tool_name} was not sent: this request carries no checked Civis key.")
+        elif not self._has_key:
             raise ConfigurationError(
                 f"{op.tool_name} was not sent: no Civis API key is configured. Set CIVIS_API_KEY in the "
                 "environment of the MCP server (for example in your client's server config) and restart it."
@@ -177,6 +185,7 @@ class CivisClient:
         except CivisTransportError as exc:
             self.breaker.record_failure(exc.reason or "no usable answer")
             raise
+        note_upstream(response.status_code, response.headers.get("X-Request-Id"))
         if response.status_code >= 500:
             self.breaker.record_failure(f"HTTP {response.status_code}")
         else:

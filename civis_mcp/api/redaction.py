@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import threading
 
 from civis_mcp.untrusted import clean_text
 
@@ -22,11 +23,32 @@ _MIN_FORM = 4
 
 
 class Redactor:
-    """Replaces every known form of one secret in a text."""
+    """Replaces every known form of the secrets it holds in a text.
 
-    def __init__(self, secret: str | None) -> None:
+    A server with one key holds one secret for its life. A hosted server (``--auth civis-key``) learns each caller's
+    key when it first checks it (``remember``), and keeps the last ``capacity`` of them, so a key that came back from
+    Civis in one caller's answer, or in a log line, is redacted whatever request the text belongs to.
+    """
+
+    def __init__(self, secret: str | None, *, capacity: int = 4096) -> None:
+        self._secrets: dict[str, None] = {secret: None} if secret else {}
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._compile()
+
+    def remember(self, secret: str) -> None:
+        """Redact ``secret`` too from now on (the oldest remembered secret goes past ``capacity``)."""
+        if not secret or secret in self._secrets:
+            return
+        with self._lock:
+            self._secrets[secret] = None
+            while len(self._secrets) > self._capacity:
+                del self._secrets[next(iter(self._secrets))]
+            self._compile()
+
+    def _compile(self) -> None:
         forms: set[str] = set()
-        if secret:
+        for secret in self._secrets:
             forms.add(secret)
             for raw in (f"{secret}:", secret):
                 encoded = base64.b64encode(raw.encode()).decode()
@@ -34,17 +56,19 @@ class Redactor:
                 forms.add(encoded.rstrip("="))
         # Longest first, so that a form containing another is replaced whole.
         kept = sorted((form for form in forms if len(form) >= _MIN_FORM), key=len, reverse=True)
-        self._shortest = min((len(form) for form in kept), default=0)
         # Whitespace may split a form anywhere; the case of its letters may differ (base64 too: redacting a few
         # look-alike strings costs nothing, missing a key costs everything).
-        self._pattern = (
+        pattern = (
             re.compile("|".join(r"\s*".join(map(re.escape, form)) for form in kept), re.IGNORECASE) if kept else None
         )
+        # One assignment, so a concurrent reader sees the old pattern or the new one, never half of it.
+        self._compiled = (min((len(form) for form in kept), default=0), pattern)
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or len(text) < self._shortest:
+        shortest, pattern = self._compiled
+        if pattern is None or len(text) < shortest:
             return text
-        return self._pattern.sub(REDACTED, text)
+        return pattern.sub(REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -8,7 +8,9 @@ start-up. Around the routes, one ASGI middleware (``Gate``) does, in order:
 2. injected faults (latency, error statuses, hangs), decided per request by seeded dice — before anything else, as a
    load balancer would fail, so an injected error never changes state;
 3. authentication: HTTP Basic with the API key as the user name (or ``Bearer <key>``); 401 with
-   ``WWW-Authenticate: Basic realm="Civis API"`` otherwise;
+   ``WWW-Authenticate: Basic realm="Civis API"`` otherwise. Each key belongs to one demo user (the main key to the
+   configured caller, ``user_keys`` to others), and the request acts as that user with their own permissions;
+   ``GET /users/me`` says who that is;
 4. the rate limit: ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` on every answer, 429 with ``Retry-After`` past it;
 5. on the way out, an injected malformed body (valid JSON cut in half) when the dice say so.
 
@@ -24,6 +26,7 @@ import binascii
 import hmac
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -136,32 +139,37 @@ def _endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
         params = await _params(op, request)
-        reply = handler(Ctx(sandbox, str(request.base_url)), params)
+        reply = handler(Ctx(sandbox, str(request.base_url), caller=_caller_of(request)), params)
         return _render(op, reply)
 
     endpoint.__name__ = op.tool_name
     return endpoint
 
 
+_CALLER_SCOPE_KEY = "civis_sandbox_caller"
+
+
+def _caller_of(request: Request) -> int | None:
+    caller = request.scope.get(_CALLER_SCOPE_KEY)
+    return caller if isinstance(caller, int) else None
+
+
+async def _users_me(request: Request) -> Response:
+    """Who the key belongs to, as Civis's ``GET /users/me`` answers (the fields civis-mcp and clients use)."""
+    sandbox: Sandbox = request.app.state.sandbox
+    user_id = _caller_of(request) or sandbox.caller_id
+    user = sandbox.store.get_entry("user", user_id) or {}
+    name = str(user.get("name") or user_id)
+    username = str(user.get("username") or f"user{user_id}")
+    email = user.get("email") or f"{username}@example.org"
+    return JSONResponse(
+        {"id": user_id, "name": name, "username": username, "initials": user.get("initials"), "email": email}
+    )
+
+
 async def _health(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
     return JSONResponse({"status": "ok", "version": __version__, "callerId": sandbox.caller_id})
-
-
-async def _me(request: Request) -> Response:
-    """``GET /users/me``: who the key belongs to (outside the Imports API; ``civis-mcp doctor`` asks it, as would any
-    client checking a key)."""
-    sandbox: Sandbox = request.app.state.sandbox
-    user = sandbox.store.get_entry("user", sandbox.caller_id) or {}
-    return JSONResponse(
-        {
-            "id": sandbox.caller_id,
-            "name": user.get("name"),
-            "username": user.get("username"),
-            "initials": user.get("initials"),
-            "email": f"{user.get('username')}@example.org",
-        }
-    )
 
 
 async def _upload(request: Request) -> Response:
@@ -245,7 +253,8 @@ class Gate:
         if path.startswith(f"/{UPLOAD_PREFIX}/"):
             await self.app(scope, receive, send)  # a pre-signed URI: its token is the credential
             return
-        if not self._authenticated(scope):
+        caller = self._caller(scope)
+        if caller is None:
             await _send_json(
                 send,
                 401,
@@ -263,10 +272,13 @@ class Gate:
                 {"Retry-After": str(window.retry_after), **_rate_headers(window)},
             )
             return
-        await self.app(scope, receive, _Outbound(send, _rate_headers(window), malformed=decision.malformed))
+        scope = {**scope, _CALLER_SCOPE_KEY: caller}
+        headers = {**_rate_headers(window), "X-Request-Id": uuid.uuid4().hex}
+        await self.app(scope, receive, _Outbound(send, headers, malformed=decision.malformed))
 
-    def _authenticated(self, scope: Scope) -> bool:
-        key = self.sandbox.config.api_key
+    def _caller(self, scope: Scope) -> int | None:
+        """The user whose key the request carries; None when it carries none the sandbox knows."""
+        config = self.sandbox.config
         for name, value in scope.get("headers", []):
             if name.lower() != b"authorization":
                 continue
@@ -276,11 +288,17 @@ class Gate:
                 try:
                     presented = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[0]
                 except (binascii.Error, UnicodeDecodeError):
-                    return False
+                    return None
             elif scheme.lower() == "bearer":
                 presented = credentials.strip()
-            return bool(presented) and hmac.compare_digest(presented.encode(), key.encode())
-        return False
+            if not presented:
+                return None
+            found: int | None = None
+            for key, user_id in ((config.api_key, self.sandbox.caller_id), *config.user_keys):
+                if hmac.compare_digest(presented.encode(), key.encode()):  # every key compared: no early exit
+                    found = user_id if found is None else found
+            return found
+        return None
 
     async def _hang(self, seconds: float) -> None:
         """Sleep past any client timeout, but wake when the sandbox stops so shutdown stays quick."""
@@ -361,7 +379,7 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     missing = sorted({op.method for op in served} - set(HANDLERS))
     if missing:
         raise RuntimeError(f"no sandbox handler for: {', '.join(missing)}")
-    routes = [Route("/health", _health, methods=["GET"]), Route("/users/me", _me, methods=["GET"])]
+    routes = [Route("/health", _health, methods=["GET"]), Route("/users/me", _users_me, methods=["GET"])]
     routes += [Route(route_path(op), _endpoint(op), methods=[op.verb], name=op.tool_name) for op in served]
     routes.append(Route(f"/{UPLOAD_PREFIX}/{{file_id:int}}/{{token}}", _upload, methods=["PUT", "POST"]))
 

@@ -108,6 +108,8 @@ class SandboxConfig:
     api_key: str = DEFAULT_API_KEY
     caller_id: int | None = None
     """The demo user the API key belongs to (default: ``demo.DEMO_USER_ID``)."""
+    user_keys: tuple[tuple[str, int], ...] = ()
+    """More keys, each of another demo user who then acts with their own permissions (``KEY=USER_ID``)."""
     run_step_seconds: float = 0.2
     """Seconds a run spends queued, and then running, before it does its work."""
     rate_limit_per_minute: int = 10_000
@@ -124,6 +126,9 @@ class SandboxConfig:
             raise ValueError("rate_limit_per_minute must be at least 1.")
         if not self.api_key:
             raise ValueError("api_key must not be empty.")
+        keys = [self.api_key, *(key for key, _ in self.user_keys)]
+        if any(not key for key in keys) or len(set(keys)) != len(keys):
+            raise ValueError("every sandbox key must be non-empty and different from the others.")
 
     @property
     def resolved_warehouse_path(self) -> str:
@@ -160,6 +165,9 @@ class SandboxConfig:
         postgres_url = env.get("CIVIS_SANDBOX_POSTGRES_URL", "").strip()
         if postgres_url:
             values["postgres_url"] = postgres_url
+        user_keys = env.get("CIVIS_SANDBOX_USER_KEYS", "").strip()
+        if user_keys:
+            values["user_keys"] = parse_user_keys(user_keys.split(","))
         values.update(overrides)
         return cls(**values)
 
@@ -172,3 +180,14 @@ def _number(env: Mapping[str, str], name: str) -> float | None:
         return float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number, got {raw!r}.") from None
+
+
+def parse_user_keys(pairs: list[str]) -> tuple[tuple[str, int], ...]:
+    """``KEY=USER_ID`` pairs (``CIVIS_SANDBOX_USER_KEYS``, ``--user-key``)."""
+    parsed: list[tuple[str, int]] = []
+    for pair in pairs:
+        key, sep, user = pair.strip().rpartition("=")
+        if not sep or not key or not user.isdigit():
+            raise ValueError(f"a sandbox user key is KEY=USER_ID, e.g. teammate-key=1002 (got {pair.strip()!r}).")
+        parsed.append((key, int(user)))
+    return tuple(parsed)

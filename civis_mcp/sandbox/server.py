@@ -34,7 +34,7 @@ from typing import Any
 import uvicorn
 
 from civis_mcp.sandbox.app import create_app
-from civis_mcp.sandbox.config import DEFAULT_API_KEY, SandboxConfig
+from civis_mcp.sandbox.config import DEFAULT_API_KEY, SandboxConfig, parse_user_keys
 from civis_mcp.sandbox.databases import DatabaseError
 from civis_mcp.sandbox.state import Sandbox
 
@@ -167,6 +167,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help=f"API key to accept (default {DEFAULT_API_KEY!r})")
     parser.add_argument("--caller-id", type=int, default=None, help="demo user the key belongs to (default 1001)")
+    parser.add_argument(
+        "--user-key",
+        metavar="KEY=USER_ID",
+        action="append",
+        default=[],
+        help="accept KEY too, as that demo user with their own permissions (e.g. teammate-key=1002); repeat for "
+        "several (env CIVIS_SANDBOX_USER_KEYS, comma-separated)",
+    )
     parser.add_argument("--run-step-seconds", type=float, default=None, help="seconds per run step (default 0.2)")
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute before HTTP 429")
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
@@ -188,6 +196,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     }
     if args.postgres_url:
         overrides["postgres_url"] = args.postgres_url
+    if args.user_key:
+        overrides["user_keys"] = parse_user_keys(args.user_key)
     for name, value in (
         ("run_step_seconds", args.run_step_seconds),
         ("rate_limit_per_minute", args.rate_limit),

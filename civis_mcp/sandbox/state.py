@@ -147,6 +147,9 @@ class Sandbox:
         if caller is None:
             raise ValueError(f"caller_id {self.caller_id} is not a user of this sandbox.")
         self.caller_name = str(caller.get("name") or caller.get("username") or self.caller_id)
+        for _, user_id in config.user_keys:
+            if self.store.get_entry("user", user_id) is None:
+                raise ValueError(f"a user key belongs to user {user_id}, who is not a user of this sandbox.")
         self.clock = RunClock(self.store, self.hosts, config.run_step_seconds)
         self.rate = RateLimiter(config.rate_limit_per_minute)
         self.faults = FaultDice(config.faults, config.seed)

@@ -38,6 +38,8 @@ class Ctx:
     sandbox: Sandbox
     base_url: str
     """The sandbox's own URL as the client reached it, with a trailing slash (for upload and run URIs)."""
+    caller: int | None = None
+    """The user whose key the request carries (None: the sandbox's configured caller)."""
 
     @property
     def store(self) -> Store:
@@ -49,7 +51,14 @@ class Ctx:
 
     @property
     def caller_id(self) -> int:
-        return self.sandbox.caller_id
+        return self.caller if self.caller is not None else self.sandbox.caller_id
+
+    @property
+    def caller_name(self) -> str:
+        if self.caller is None or self.caller == self.sandbox.caller_id:
+            return self.sandbox.caller_name
+        user = self.store.get_entry("user", self.caller) or {}
+        return str(user.get("name") or user.get("username") or self.caller)
 
     def level_on(self, job: Job) -> Level | None:
         return job_level(self.store, job, self.caller_id)

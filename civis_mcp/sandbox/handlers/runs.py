@@ -60,7 +60,7 @@ def _logs(ctx: Ctx, run: Run, p: m.RunLogsParams) -> Reply:
 
 
 def _cancel(ctx: Ctx, run: Run) -> Run:
-    return cancel_run(ctx.store, run, ctx.sandbox.caller_name, in_engine=ctx.clock.in_engine(run.id))
+    return cancel_run(ctx.store, run, ctx.caller_name, in_engine=ctx.clock.in_engine(run.id))
 
 
 def _cancelled(run: Run) -> dict[str, Any]:
