@@ -39,7 +39,7 @@ from civis_mcp.confirmations import ConfirmationUnavailable
 from civis_mcp.effects import LEVELS, MAX_QUESTION, Assessment, Guard, quoted
 from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
-from civis_mcp.operations import Operation
+from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
 from civis_mcp.previews import LiveState
 from civis_mcp.sdk_seam import ask_in_call, asks_in_rounds, can_ask_human, input_required, round_answers
 from civis_mcp.state import AppState
@@ -145,7 +145,7 @@ async def run_guarded(
     rnd = current_round(ctx, op.tool_name)
     try:
         await spend_ticket(state, rnd)
-        live = LiveState(state.client)
+        live = LiveState(state.client, OPERATIONS_BY_TOOL)
         with state.client.tool_call_budget():  # the reads before the question share one deadline
             assessment = await _assess(op, guard, state, params, live)
         if assessment.nothing_to_do:
@@ -162,7 +162,7 @@ async def run_guarded(
 
         async def reassess() -> Assessment:
             with state.client.tool_call_budget():  # a fresh budget: the human's time to answer is not in it
-                return await _assess(op, guard, state, params, LiveState(state.client))
+                return await _assess(op, guard, state, params, LiveState(state.client, OPERATIONS_BY_TOOL))
 
         decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess)
         if isinstance(decision, InputRequiredResult):
@@ -183,7 +183,7 @@ async def _report_after(guard: Guard, state: AppState, params: RequestModel, res
     assert guard.after is not None
     try:
         with state.client.tool_call_budget():
-            now = await guard.after(LiveState(state.client), params)
+            now = await guard.after(LiveState(state.client, OPERATIONS_BY_TOOL), params)
     except CivisMCPError as exc:
         now = f"The state after the change could not be read back ({state.client.redact(str(exc))})."
     result.content.append(TextContent(type="text", text=fence(state.client.redact(now), "The state it left")))

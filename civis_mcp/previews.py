@@ -10,12 +10,11 @@ Reads go through ``LiveState``, which parses every answer into its response mode
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, get_args
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from pydantic import BaseModel
 
-from civis_mcp.api.client import CivisClient
 from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.effects import Assessment, Effect, quoted
 from civis_mcp.models import (
@@ -48,6 +47,10 @@ from civis_mcp.models import (
 from civis_mcp.models.common import ENDED_RUN_STATES, JobRun, Notifications, RunState, User
 from civis_mcp.models.imports import AdvancedSyncOptionsInput, NotificationsInput
 
+if TYPE_CHECKING:  # types only: the table imports this module, and the client brings the table
+    from civis_mcp.api.client import CivisClient
+    from civis_mcp.operations import Operation
+
 __all__ = ["DESTRUCTIVE_MODES", "LiveState", "StateUnreadable"]
 
 DESTRUCTIVE_MODES = frozenset({"drop", "truncate", "upsert"})
@@ -61,10 +64,15 @@ class StateUnreadable(CivisMCPError):
 
 
 class LiveState:
-    """Typed reads of the live state for assessors; refuses anything but GET, so assessing never changes anything."""
+    """Typed reads of the live state for assessors; refuses anything but GET, so assessing never changes anything.
 
-    def __init__(self, client: CivisClient) -> None:
+    ``reads`` is the operations table by tool name, handed in by the guard: the table names the assessors below, so
+    this module does not import it.
+    """
+
+    def __init__(self, client: CivisClient, reads: Mapping[str, Operation]) -> None:
         self._client = client
+        self._reads = reads
         self.levels: dict[int, str] = {}
         """The caller's permission level on each import read so far (``my_permission_level``), by ID."""
 
@@ -73,10 +81,7 @@ class LiveState:
         return items[0] if items else None
 
     async def _read_list(self, method: str, model: type[_Model], **arguments: Any) -> list[_Model]:
-        # Imported here: the operations table names the assessors below, so this module cannot import it at load time.
-        from civis_mcp.operations import OPERATIONS_BY_TOOL
-
-        op = OPERATIONS_BY_TOOL[f"imports_{method}"]
+        op = self._reads[f"imports_{method}"]
         if op.verb != "GET":
             raise AssertionError(f"{op.tool_name} is a {op.verb}; an assessor only reads")
         try:
