@@ -33,14 +33,15 @@ def rec() -> Iterator[Recorded]:
         yield recorded
 
 
-def visible_imports_in_state(rec: Recorded, last_run_state: str) -> set[int]:
-    """What the sandbox holds: the caller's visible, non-hidden, non-archived imports whose last run is in a state."""
+def visible_imports_in_state(rec: Recorded, last_run_state: str, *, hidden_too: bool = True) -> set[int]:
+    """What the sandbox holds: the caller's visible, non-archived imports whose last run is in a state (hidden ones
+    too unless told)."""
     store = rec.sandbox.state.store
     found = set()
     for kind in ("import", "csv_import", "batch"):
         for job in store.list_jobs(kind):  # type: ignore[arg-type]
             last = store.last_run(job.id)
-            if job.hidden or job.archived or last is None or last.state != last_run_state:
+            if (job.hidden and not hidden_too) or job.archived or last is None or last.state != last_run_state:
                 continue
             if job_level(store, job, rec.sandbox.state.caller_id) is not None:
                 found.add(job.id)
@@ -70,8 +71,10 @@ def test_sandbox_jobs_filter_by_state_type_name_schedule_and_author(rec: Recorde
     with http(rec.sandbox) as api:
         failed = api.get("/jobs", params={"state": "failed", "type": "JobTypes::CsvImport"})
         assert failed.status_code == 200, failed.text
-        assert {job["id"] for job in failed.json()} == visible_imports_in_state(rec, "failed") - {
-            job.id for job in rec.sandbox.state.store.list_jobs("import")
+        assert {job["id"] for job in failed.json()} == visible_imports_in_state(rec, "failed", hidden_too=False) - {
+            job.id
+            for kind in ("import", "batch")
+            for job in rec.sandbox.state.store.list_jobs(kind)  # type: ignore[arg-type]
         }
         assert all(
             job["type"] == "JobTypes::CsvImport" and job["lastRun"]["state"] == "failed" for job in failed.json()
@@ -103,7 +106,7 @@ async def test_find_lists_every_failed_import_of_any_kind_in_one_call(rec: Recor
         found = await call(mcp, "imports_find", state=["failed"])
     expected = visible_imports_in_state(rec, "failed")
     assert {item["id"] for item in found["items"]} == expected
-    assert {item["kind"] for item in found["items"]} == {"import", "csv"}
+    assert {item["kind"] for item in found["items"]} == {"import", "csv", "batch"}  # hidden ones too
     for item in found["items"]:
         assert item["last_run"]["state"] == "failed" and item["last_run"]["error"]
         assert item["kind"] in found["tools"]
@@ -111,7 +114,8 @@ async def test_find_lists_every_failed_import_of_any_kind_in_one_call(rec: Recor
     times = [item["last_run"]["at"] for item in found["items"]]
     assert times == sorted(times, reverse=True)  # the most recent failure first
     assert "imports_diagnose_run" in (found["note"] or "")
-    assert [seen.path for seen in rec.requests.since(mark)] == ["/jobs", "/imports/batches"]
+    # One tool call: /jobs and the batch list, each for visible and hidden imports (file imports are hidden).
+    assert sorted(seen.path for seen in rec.requests.since(mark)) == ["/imports/batches"] * 2 + ["/jobs"] * 2
 
 
 async def test_find_says_when_nothing_matches_instead_of_an_empty_list(rec: Recorded) -> None:
@@ -143,7 +147,10 @@ async def test_find_by_name_kind_and_author(rec: Recorded) -> None:
         assert owner["id"] == d.DEMO_TEAMMATE_ID and d.DEMO_AUTO_IMPORT_ID in {item["id"] for item in teammate["items"]}
         assert all(item["author"] == owner["name"] for item in teammate["items"])
         batches = await call(mcp, "imports_find", kind="batch")
-        assert [item["id"] for item in batches["items"]] == [d.DEMO_BATCH_IMPORT_ID]
+        assert d.DEMO_BATCH_IMPORT_ID in [item["id"] for item in batches["items"]]
+        visible = await call(mcp, "imports_find", kind="batch", hidden=False)
+        assert [item["id"] for item in visible["items"]] == [d.DEMO_BATCH_IMPORT_ID]  # the others are hidden
+        assert all(item["hidden"] for item in batches["items"] if item["id"] != d.DEMO_BATCH_IMPORT_ID)
         assert "imports_get_batches" in batches["tools"]["batch"]
 
 

@@ -82,6 +82,13 @@ async def _batches(state: AppState, params: FindParams) -> list[FoundImport]:
         return []
     batches = (await call(state, "imports_list_batches", limit=_BATCH_PAGE)).data or []
     found = [_from_batch(b) for b in batches if isinstance(b, dict) and isinstance(b.get("id"), int)]
+    if params.hidden:
+        hidden = (await call(state, "imports_list_batches", limit=_BATCH_PAGE, hidden=True)).data or []
+        found += [
+            _from_batch(b).model_copy(update={"hidden": True})
+            for b in hidden
+            if isinstance(b, dict) and isinstance(b.get("id"), int)
+        ]
     if params.state:
         found = [item for item in found if item.last_run is not None and item.last_run.state in params.state]
     if params.q:
@@ -131,11 +138,17 @@ async def find_imports(state: AppState, params: FindParams) -> FindResult:
         items = [_from_job(job) for job in jobs]
         pages = result.pagination.total_pages if result.pagination else None
         next_page = params.page_num + 1 if pages is not None and pages > params.page_num else None
-    batches = await _batches(state, params)
-    if batches:
-        items += batches
-        if params.order == "last_run":
-            items.sort(key=lambda item: (item.last_run.at or "") if item.last_run else "", reverse=True)
+        if params.hidden and params.page_num == 1:
+            # Hidden imports (every file import is) are listed only when asked for: one more look, first page only.
+            hidden = await _list_jobs(state.client, **{**arguments, "hidden": True})
+            items += [
+                _from_job(job).model_copy(update={"hidden": True})
+                for job in hidden.data or []
+                if isinstance(job, dict) and isinstance(job.get("id"), int)
+            ]
+    items += await _batches(state, params)
+    if params.order == "last_run":  # the lists came apart (visible, hidden, batches): one order for all
+        items.sort(key=lambda item: (item.last_run.at or "") if item.last_run else "", reverse=True)
     await _add_next_runs(state, items)
     kinds = sorted({item.kind for item in items})
     return FindResult(

@@ -56,6 +56,7 @@ class FindParams(RequestModel):
     )
     limit: int = Field(default=20, ge=1, le=50, description="Per page, 1-50.")
     page_num: int = Field(default=1, ge=1, description="Page, from 1.")
+    hidden: bool = Field(default=True, description="Also hidden imports (file imports are), on page 1.")
 
 
 class FoundRun(BaseModel):
@@ -73,6 +74,7 @@ class FoundImport(BaseModel):
     scheduled: bool = False
     next_run_at: str | None = None
     author: str | None = None
+    hidden: bool = False
 
 
 class FindResult(BaseModel):
