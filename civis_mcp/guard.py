@@ -31,7 +31,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ElicitResult, InputRequiredResult
 from pydantic import BaseModel, Field
 
-from civis_mcp.api.errors import CivisAPIError, CivisMCPError
+from civis_mcp.api.errors import CivisMCPError, NotFoundError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.clients import CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS
@@ -148,7 +148,7 @@ async def run_guarded(
             state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
             text = f"{op.tool_name} sent nothing: {assessment.nothing_to_do}"
             if assessment.missing:  # an ID of another kind of import? say which tool fits
-                not_found = CivisAPIError(text, status_code=404, error_description=None, operation=op.tool_name)
+                not_found = NotFoundError(text, status_code=404, error_description=None, operation=op.tool_name)
                 text += state.client.redact(await error_pointer(state, op, params, not_found))
             return error_result(text)
         if not assessment.effects:

@@ -1,82 +1,49 @@
-"""The four kinds of import and the operations that read each one's runs and logs.
+"""The four kinds of import and the tools that read each one's runs and logs.
 
 Import jobs, CSV imports, file imports and batch imports have different endpoints for the same questions ("what is
-run 5's state", "show its logs"); this table says which tool answers each, so the workflows are written once.
+run 5's state", "show its logs"); each entry of ``OPERATIONS`` says its role for its kind, and ``KIND_TOOLS`` is
+derived from them, so the workflows are written once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, fields
 from typing import Any
 
 from civis_mcp.api.client import ApiResult
-from civis_mcp.api.errors import CivisAPIError
+from civis_mcp.api.errors import NotFoundError, PermissionDeniedError
 from civis_mcp.execution import read_operation
+from civis_mcp.operations import OPERATIONS, Operation, kind_tool
 from civis_mcp.state import AppState
+from civis_mcp.vocabulary import Kind, Role
 
-__all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "counterpart", "find_kind", "kind_of_path"]
-
-
-class Kind(StrEnum):
-    IMPORT = "import"  # an import job: Dbsync, AutoImport, GdocImport
-    CSV = "csv"
-    FILE = "file"
-    BATCH = "batch"
+__all__ = ["KIND_TOOLS", "Kind", "KindTools", "call", "counterpart", "find_kind", "kind_tools"]
 
 
 @dataclass(frozen=True)
 class KindTools:
+    """The tool of each role for one kind of import (None where the kind has none); fields are named after ``Role``."""
+
     get: str | None
     list_runs: str | None
     get_run: str | None
     logs: str | None
     fix: str | None
-    """The tool that changes the import's settings."""
     start: str | None
-    """The tool that starts a run."""
-    cancel: str | None = None
-    """The tool that cancels a run."""
-    fix_sync: str | None = None
-    """The tool that changes one sync's settings (import jobs and file imports, whose settings live on syncs)."""
+    cancel: str | None
+    fix_sync: str | None
 
     def family(self) -> str:
         """Its tools, for a sentence that says which to use."""
         return ", ".join(dict.fromkeys(tool for tool in vars(self).values() if tool is not None))
 
 
-KIND_TOOLS: dict[Kind, KindTools] = {
-    Kind.CSV: KindTools(
-        "imports_get_files_csv",
-        "imports_list_files_csv_runs",
-        "imports_get_files_csv_runs",
-        "imports_list_files_csv_runs_logs",
-        "imports_patch_files_csv",
-        "imports_post_files_csv_runs",
-        "imports_delete_files_csv_runs",
-    ),
-    Kind.IMPORT: KindTools(
-        "imports_get",
-        "imports_list_runs",
-        None,
-        "imports_list_runs_logs",
-        "imports_patch",
-        "imports_post_runs",
-        "imports_post_cancel",
-        "imports_patch_syncs",
-    ),
-    Kind.FILE: KindTools(
-        None,
-        "imports_list_files_runs",
-        "imports_get_files_runs",
-        "imports_list_files_runs_logs",
-        None,
-        "imports_post_files_runs",
-        "imports_delete_files_runs",
-        "imports_patch_syncs",
-    ),
-    Kind.BATCH: KindTools("imports_get_batches", None, None, None, None, None),
-}
+def kind_tools(kind: Kind, operations: tuple[Operation, ...] = OPERATIONS) -> KindTools:
+    """The tools of ``kind``, by role, from the operations table."""
+    return KindTools(**{field.name: kind_tool(kind, Role(field.name), operations) for field in fields(KindTools)})
+
+
+KIND_TOOLS: dict[Kind, KindTools] = {kind: kind_tools(kind) for kind in Kind}
 
 
 async def call(state: AppState, tool: str, **arguments: Any) -> ApiResult:
@@ -92,10 +59,8 @@ async def _exists(state: AppState, kind: Kind, import_id: int) -> Any:
         assert tools.list_runs is not None
         runs = (await call(state, tools.list_runs, id=import_id, limit=1)).data
         return {"id": import_id} if runs is not None else None
-    except CivisAPIError as exc:
-        if exc.status_code in (404, 403):
-            return None
-        raise
+    except (NotFoundError, PermissionDeniedError):
+        return None
 
 
 async def find_kind(state: AppState, import_id: int, kind: Kind | None) -> tuple[Kind, Any] | None:
@@ -107,22 +72,6 @@ async def find_kind(state: AppState, import_id: int, kind: Kind | None) -> tuple
     return None
 
 
-def kind_of_path(path: str) -> Kind | None:
-    """The kind of import an operation's path serves, or None when it serves several (shares, projects, ...)."""
-    if path.startswith("/imports/files/csv/{id}"):
-        return Kind.CSV
-    if path.startswith("/imports/files/{id}"):
-        return Kind.FILE
-    if path.startswith("/imports/batches/{id}"):
-        return Kind.BATCH
-    shared = ("/shares", "/dependencies", "/transfer", "/projects")
-    if path.startswith("/imports/{id}") and not any(part in path for part in shared):
-        return Kind.IMPORT
-    return None
-
-
-def counterpart(tool: str, kind: Kind, other: Kind) -> str | None:
-    """The tool of kind ``other`` that does what ``tool`` does for ``kind`` (get, list runs, start, ...), if any."""
-    mine, theirs = vars(KIND_TOOLS[kind]), vars(KIND_TOOLS[other])
-    role = next((name for name, value in mine.items() if value == tool), None)
-    return None if role is None else theirs.get(role)
+def counterpart(op: Operation, other: Kind) -> str | None:
+    """The tool of kind ``other`` that does what ``op`` does for its own kind (get, list runs, start, ...), if any."""
+    return None if op.role is None else kind_tool(other, op.role)

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from civis_mcp.api.client import CivisClient
-from civis_mcp.api.errors import CivisAPIError, CivisMCPError
+from civis_mcp.api.errors import CivisAPIError, CivisMCPError, NotFoundError, PermissionDeniedError
 from civis_mcp.execution import read_operation
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import Operation
 from civis_mcp.untrusted import fence_inline
 from civis_mcp.workflows.find import identify
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, counterpart, kind_of_path
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, counterpart
 
 __all__ = ["pointer_for"]
 
@@ -37,9 +37,9 @@ async def pointer_for(client: CivisClient, op: Operation, params: RequestModel, 
     if "id" not in op.path_params or not isinstance(import_id, int):
         return ""
     try:
-        if error.status_code == 404:
+        if isinstance(error, NotFoundError):
             return await _wrong_kind(client, op, import_id)
-        if error.status_code == 403:
+        if isinstance(error, PermissionDeniedError):
             return await _grantors(client, import_id)
     except CivisMCPError:
         pass
@@ -47,7 +47,7 @@ async def pointer_for(client: CivisClient, op: Operation, params: RequestModel, 
 
 
 async def _wrong_kind(client: CivisClient, op: Operation, import_id: int) -> str:
-    kind = kind_of_path(op.path)
+    kind = op.kind
     if kind is None:
         return ""
     found = await identify(client, import_id)
@@ -55,7 +55,7 @@ async def _wrong_kind(client: CivisClient, op: Operation, import_id: int) -> str
         return ""
     other, name = found
     named = f" {fence_inline(name, 120)}" if name else ""
-    tool = counterpart(op.tool_name, kind, other)
+    tool = counterpart(op, other)
     advice = (
         f"use {tool} with id={import_id}"
         if tool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from civis_mcp.api.errors import CivisAPIError
+from civis_mcp.api.errors import NotFoundError
 from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call
 from civis_mcp.workflows.models import RunFacts
@@ -40,10 +40,8 @@ async def read_run(state: AppState, kind: Kind, import_id: int, run_id: int) -> 
     if tools.get_run is not None:
         try:
             return facts((await call(state, tools.get_run, id=import_id, run_id=run_id)).data)
-        except CivisAPIError as exc:
-            if exc.status_code == 404:
-                raise WorkflowError(f"Run {run_id} of {kind.value} import {import_id} was not found.") from None
-            raise
+        except NotFoundError:
+            raise WorkflowError(f"Run {run_id} of {kind.value} import {import_id} was not found.") from None
     assert tools.list_runs is not None
     for page in range(1, _PAGES_SEARCHED + 1):
         runs = (await call(state, tools.list_runs, id=import_id, limit=100, page_num=page)).data or []
