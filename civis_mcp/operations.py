@@ -853,9 +853,9 @@ def kind_of_path(path: str) -> Kind | None:
     return None
 
 
-def kind_tool(kind: Kind, role: Role, operations: tuple[Operation, ...] = OPERATIONS) -> str | None:
+def kind_tool(kind: Kind, role: Role) -> str | None:
     """The tool that plays ``role`` for imports of ``kind``; None when that kind has none."""
-    for op in operations:
+    for op in OPERATIONS:
         if op.role is role and (op.kind is kind or kind in op.also_for):
             return op.tool_name
     return None

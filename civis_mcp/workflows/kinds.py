@@ -13,7 +13,7 @@ from typing import Any
 from civis_mcp.api.client import ApiResult
 from civis_mcp.api.errors import NotFoundError, PermissionDeniedError
 from civis_mcp.execution import read_operation
-from civis_mcp.operations import OPERATIONS, Operation, kind_tool
+from civis_mcp.operations import Operation, kind_tool
 from civis_mcp.state import AppState
 from civis_mcp.vocabulary import Kind, Role
 
@@ -38,9 +38,9 @@ class KindTools:
         return ", ".join(dict.fromkeys(tool for tool in vars(self).values() if tool is not None))
 
 
-def kind_tools(kind: Kind, operations: tuple[Operation, ...] = OPERATIONS) -> KindTools:
+def kind_tools(kind: Kind) -> KindTools:
     """The tools of ``kind``, by role, from the operations table."""
-    return KindTools(**{field.name: kind_tool(kind, Role(field.name), operations) for field in fields(KindTools)})
+    return KindTools(**{field.name: kind_tool(kind, Role(field.name)) for field in fields(KindTools)})
 
 
 KIND_TOOLS: dict[Kind, KindTools] = {kind: kind_tools(kind) for kind in Kind}
