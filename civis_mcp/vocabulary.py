@@ -8,16 +8,19 @@ workflows and the sandbox can all read from it without loading each other.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 __all__ = [
     "ENDED_RUN_STATES",
-    "LOG_LEVELS_BY_SEVERITY",
+    "LOG_LEVEL_RANK",
     "Kind",
+    "KindName",
     "LogLevel",
     "Role",
     "RunState",
+    "SeverityLevel",
     "Toolset",
+    "at_least_level",
 ]
 
 
@@ -28,6 +31,12 @@ class Kind(StrEnum):
     CSV = "csv"
     FILE = "file"
     BATCH = "batch"
+
+
+KindName = Literal["import", "csv", "file", "batch"]
+"""``Kind``'s values as a closed set of argument values (a tool argument's schema lists them inline)."""
+if set(get_args(KindName)) != {kind.value for kind in Kind}:  # pragma: no cover - fails at import, loudly
+    raise RuntimeError("KindName and Kind disagree")
 
 
 class Role(StrEnum):
@@ -64,5 +73,12 @@ ENDED_RUN_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"
 
 LogLevel = Literal["unknown", "fatal", "error", "warn", "info", "debug"]
 """A log line's level as Civis reports it (from the prose of the log's level)."""
-LOG_LEVELS_BY_SEVERITY: tuple[LogLevel, ...] = ("debug", "info", "warn", "error", "fatal")
-"""The levels a reader can filter on, least severe first ("unknown" has no place in the order)."""
+SeverityLevel = Literal["debug", "info", "warn", "error", "fatal"]
+"""The levels a reader can filter on ("unknown" has no place in the order)."""
+LOG_LEVEL_RANK: dict[str, int] = {"unknown": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
+"""Severity order of the levels; a level Civis may add later ranks with "unknown"."""
+
+
+def at_least_level(level: str | None, floor: SeverityLevel) -> bool:
+    """Whether a line of ``level`` (as reported, possibly unknown) is at ``floor`` or more severe."""
+    return LOG_LEVEL_RANK.get(str(level), 0) >= LOG_LEVEL_RANK[floor]

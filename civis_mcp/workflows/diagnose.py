@@ -25,8 +25,9 @@ from civis_mcp.models.imports import AdvancedSyncOptionsInput
 from civis_mcp.operations import OPERATIONS_BY_TOOL
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
+from civis_mcp.vocabulary import at_least_level
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call, find_kind
-from civis_mcp.workflows.logs import LEVEL_RANK, tail
+from civis_mcp.workflows.logs import tail
 from civis_mcp.workflows.models import Cause, DiagnoseParams, Diagnosis, Fix, LogLine, RunFacts
 from civis_mcp.workflows.rows import counts_in
 from civis_mcp.workflows.runs import WorkflowError, find_run
@@ -302,7 +303,7 @@ def _evidence(lines: list[dict[str, Any]]) -> list[LogLine]:
     """Error and fatal lines, each with a little context, at most MAX_EVIDENCE lines."""
     chosen: set[int] = set()
     for index, line in enumerate(lines):
-        if LEVEL_RANK.get(str(line.get("level")), 0) >= LEVEL_RANK["error"]:
+        if at_least_level(line.get("level"), "error"):
             chosen.update(range(max(0, index - CONTEXT), min(len(lines), index + CONTEXT + 1)))
     picked = [lines[index] for index in sorted(chosen)][-MAX_EVIDENCE:]
     return [
@@ -337,7 +338,7 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
         not_examined.append("This kind of import has no run logs; only its state and error were read.")
     evidence = _evidence(lines)
     # Classify on what went wrong (the run's error and the error lines), not on the context lines around them.
-    errors = [line.message for line in evidence if LEVEL_RANK.get(str(line.level), 0) >= LEVEL_RANK["error"]]
+    errors = [line.message for line in evidence if at_least_level(line.level, "error")]
     text = "\n".join(filter(None, [run.error or "", *errors]))
     settings = subject if isinstance(subject, dict) else {}
     cause, summary, fields = _cause(run, [run.error or "", *errors])

@@ -12,16 +12,15 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from civis_mcp.state import AppState
+from civis_mcp.vocabulary import SeverityLevel, at_least_level
 from civis_mcp.workflows.kinds import call
 
-__all__ = ["LEVEL_RANK", "LogWindow", "read_after", "tail"]
+__all__ = ["LogWindow", "read_after", "tail"]
 
 PAGE = 1_000
-LogLevel = Literal["debug", "info", "warn", "error", "fatal"]
-LEVEL_RANK = {"unknown": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
 
 
 @dataclass
@@ -41,8 +40,8 @@ class LogWindow:
     """Lines examined but left out by the level filter, by their level."""
 
 
-def _matches(line: dict[str, Any], level: LogLevel | None) -> bool:
-    return level is None or LEVEL_RANK.get(str(line.get("level")), 0) >= LEVEL_RANK[level]
+def _matches(line: dict[str, Any], level: SeverityLevel | None) -> bool:
+    return level is None or at_least_level(line.get("level"), level)
 
 
 async def _page(
@@ -61,7 +60,7 @@ async def read_after(
     run_id: int,
     after_id: int,
     count: int,
-    level: LogLevel | None = None,
+    level: SeverityLevel | None = None,
     scan_limit: int = 50_000,
 ) -> LogWindow:
     """Up to ``count`` lines (at ``level`` or above) after ``after_id``, reading at most ``scan_limit`` lines."""
@@ -102,7 +101,7 @@ async def tail(
     import_id: int,
     run_id: int,
     count: int,
-    level: LogLevel | None = None,
+    level: SeverityLevel | None = None,
     scan_limit: int = 10_000,
 ) -> LogWindow:
     """The last ``count`` lines, or with ``level`` the last ``count`` at that level among the last ``scan_limit``."""

@@ -9,9 +9,7 @@ from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call
 from civis_mcp.workflows.models import RunFacts
 
-__all__ = ["ENDED", "WorkflowError", "facts", "find_run", "read_run"]
-
-ENDED = ("succeeded", "failed", "cancelled")
+__all__ = ["WorkflowError", "facts", "find_run", "read_run"]
 _PAGES_SEARCHED = 3
 
 
