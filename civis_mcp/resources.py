@@ -49,8 +49,7 @@ async def _log(ctx: Context[AppState, Any], kind: str, import_id: int, run_id: i
     except CivisMCPError as exc:
         raise ResourceError(state.client.redact(str(exc))) from None
     text = "\n".join(
-        f"{line['id']} {line.get('created_at') or ''} [{line.get('level') or '?'}] "
-        f"{one_line(str(line.get('message') or ''), 1000)}"
+        f"{line.id} {line.created_at or ''} [{line.level or '?'}] {one_line(line.message, 1000)}"
         for line in window.lines
     )
     head = "" if window.complete else f"(the last {len(window.lines)} lines; imports_tail_logs reads more)\n"

@@ -35,15 +35,7 @@ async def tail_logs(state: AppState, params: TailParams) -> TailResult:
         note = (
             None if window.complete else "Earlier lines were not read; pass after_id=0 to read the log from its start."
         )
-    lines = [
-        LogLine(
-            id=line["id"],
-            level=line.get("level"),
-            created_at=line.get("created_at"),
-            message=one_line(str(line.get("message") or ""), MAX_LINE),
-        )
-        for line in window.lines
-    ]
+    lines = [line.model_copy(update={"message": one_line(line.message, MAX_LINE)}) for line in window.lines]
     lines, dropped = _fit(lines, state.result_budget - 1_000, keep_newest=params.after_id is None)
     if dropped:
         note = (
