@@ -27,11 +27,11 @@ LOG_LINES = 200
 
 
 async def _object(ctx: Context[AppState, Any], tool: str, import_id: int, what: str) -> str:
-    from civis_mcp.workflows.kinds import call
+    from civis_mcp.execution import read_operation
 
     state = ctx.request_context.lifespan_context
     try:
-        data = (await call(state, tool, id=import_id)).data
+        data = (await read_operation(state.client, tool, id=import_id)).data
     except CivisMCPError as exc:
         raise ResourceError(state.client.redact(str(exc))) from None
     return fence(json.dumps(data, ensure_ascii=False, indent=1), what)

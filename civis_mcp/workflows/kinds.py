@@ -31,7 +31,6 @@ __all__ = [
     "KindTools",
     "Listed",
     "as_model",
-    "call",
     "counterpart",
     "find_kind",
     "kind_tools",
@@ -66,11 +65,6 @@ def kind_tools(kind: Kind) -> KindTools:
 
 
 KIND_TOOLS: dict[Kind, KindTools] = {kind: kind_tools(kind) for kind in Kind}
-
-
-async def call(state: AppState, tool: str, **arguments: Any) -> ApiResult:
-    """Run a read operation for a workflow (the same client, retries and errors as the raw tools)."""
-    return await read_operation(state.client, tool, **arguments)
 
 
 @dataclass(frozen=True)
