@@ -13,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from civis_mcp.operations import OPERATIONS, kind_tool
+from civis_mcp.sandbox.handlers import resolve
 from civis_mcp.vocabulary import Kind, Role
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +74,17 @@ def test_the_kind_tables_come_from_the_roles_in_the_table() -> None:
     assert kind_tool(Kind.CSV, Role.LOGS) == "imports_list_files_csv_runs_logs"
     assert kind_tool(Kind.FILE, Role.FIX_SYNC) == kind_tool(Kind.IMPORT, Role.FIX_SYNC) == "imports_patch_syncs"
     assert kind_tool(Kind.BATCH, Role.LIST_RUNS) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("csv.no_such_handler", "civis_mcp.sandbox.handlers.csv has no function 'no_such_handler'"),
+        ("nowhere.get_csv_import", "there is no module civis_mcp.sandbox.handlers.nowhere"),
+        ("civis_mcp.vocabulary:ENDED_RUN_STATES", "has no function 'ENDED_RUN_STATES'"),  # not callable
+    ],
+)
+def test_a_sandbox_binding_that_names_nothing_fails_clearly(name: str, says: str) -> None:
+    with pytest.raises(RuntimeError, match="no sandbox handler") as caught:
+        resolve(name)
+    assert says in str(caught.value)

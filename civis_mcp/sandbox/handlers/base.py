@@ -100,13 +100,17 @@ _PACKAGE = "civis_mcp.sandbox.handlers"
 def resolve(name: str) -> Handler:
     """The handler an operation names: ``module.function`` under this package, or ``package.module:function``.
     A clear ``RuntimeError`` when the name points at nothing callable."""
-    module_name, _, function_name = name.rpartition(":") if ":" in name else name.rpartition(".")
-    if ":" not in name:
+    absolute = ":" in name
+    module_name, _, function_name = name.rpartition(":" if absolute else ".")
+    if not absolute:
         module_name = f"{_PACKAGE}.{module_name}"
     try:
-        function = getattr(importlib.import_module(module_name), function_name, None)
-    except ImportError:
-        function = None
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # the module exists but imports something missing: that error, not this one
+        raise RuntimeError(f"no sandbox handler {name!r}: there is no module {module_name}") from None
+    function = getattr(module, function_name, None)
     if not callable(function):
         raise RuntimeError(f"no sandbox handler {name!r}: {module_name} has no function {function_name!r}")
     return function  # type: ignore[no-any-return]
