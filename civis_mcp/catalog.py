@@ -16,6 +16,7 @@ from typing import Any
 
 from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.config import Settings
+from civis_mcp.vocabulary import Toolset
 
 __all__ = [
     "CATALOG_PATH",
@@ -29,8 +30,8 @@ __all__ = [
 ]
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
-TOOLSETS = ("imports", "csv", "files", "runs", "sharing", "projects")
-"""The toolset names, for start-up checks without loading the table (a test checks them against ``Toolset``)."""
+TOOLSETS: tuple[str, ...] = tuple(toolset.value for toolset in Toolset)
+"""The toolset names, for start-up checks (``vocabulary`` is light: the operations table is not loaded)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ElicitResult, InputRequiredResult, TextContent
 from pydantic import BaseModel, Field
 
-from civis_mcp.api.errors import CivisAPIError, CivisMCPError
+from civis_mcp.api.errors import CivisMCPError, NotFoundError, PermissionDeniedError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.clients import CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS
@@ -152,7 +152,7 @@ async def run_guarded(
             state.record(op, arguments, Decision.NOTHING_TO_DO, detail=assessment.nothing_to_do)
             text = f"{op.tool_name} sent nothing: {assessment.nothing_to_do}"
             if assessment.missing:  # an ID of another kind of import? say which tool fits
-                not_found = CivisAPIError(text, status_code=404, error_description=None, operation=op.tool_name)
+                not_found = NotFoundError(text, status_code=404, error_description=None, operation=op.tool_name)
                 text += state.client.redact(await error_pointer(state, op, params, not_found))
             return error_result(text)
         if not assessment.effects:
@@ -212,7 +212,7 @@ async def _refuse_if_not_permitted(
     level = live.levels.get(import_id) if isinstance(import_id, int) else None
     if level is None or level not in LEVELS or LEVELS[level] >= LEVELS[guard.needs]:
         return
-    denied = CivisAPIError("", status_code=403, error_description=None, operation=op.tool_name)
+    denied = PermissionDeniedError("", status_code=403, error_description=None, operation=op.tool_name)
     who = state.client.redact(await error_pointer(state, op, params, denied))
     raise Refusal(
         Decision.NOT_PERMITTED,

@@ -9,7 +9,8 @@ it too.
 from __future__ import annotations
 
 from civis_mcp.models.jobs import JobSummary, ListJobsParams
-from civis_mcp.operations import Operation, Toolset
+from civis_mcp.operations import Operation
+from civis_mcp.vocabulary import Kind, Toolset
 
 __all__ = ["BEYOND_IMPORTS", "CSV_IMPORT_TYPE", "IMPORT_JOB_TYPES", "IMPORT_TYPE", "LIST_JOBS"]
 
@@ -22,6 +23,7 @@ LIST_JOBS = Operation(
     title="List jobs of every kind",
     description="GET /jobs, read by imports_find.",
     toolset=Toolset.RUNS,
+    sandbox="jobs.list_jobs",
     returns_list=True,
 )
 BEYOND_IMPORTS: tuple[Operation, ...] = (LIST_JOBS,)
@@ -33,11 +35,11 @@ BEYOND_IMPORTS: tuple[Operation, ...] = (LIST_JOBS,)
 # jobs; ``imports_find`` reads them from imports_list_batches.
 IMPORT_TYPE = "JobTypes::Import"
 CSV_IMPORT_TYPE = "JobTypes::CsvImport"
-IMPORT_JOB_TYPES: dict[str, str] = {
-    IMPORT_TYPE: "import",
-    "JobTypes::AutoImport": "import",
-    "JobTypes::Dbsync": "import",
-    "JobTypes::GdocImport": "import",
-    CSV_IMPORT_TYPE: "csv",
+IMPORT_JOB_TYPES: dict[str, Kind] = {
+    IMPORT_TYPE: Kind.IMPORT,
+    "JobTypes::AutoImport": Kind.IMPORT,
+    "JobTypes::Dbsync": Kind.IMPORT,
+    "JobTypes::GdocImport": Kind.IMPORT,
+    CSV_IMPORT_TYPE: Kind.CSV,
 }
-"""Job type -> kind of import (the values of ``workflows.kinds.Kind``)."""
+"""Job type -> kind of import."""

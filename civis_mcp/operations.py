@@ -1,8 +1,11 @@
 """OPERATIONS: the one table of Civis Imports API operations.
 
 Every tool, its schemas, annotations, safety class and toolset, the HTTP request it sends, the manifests in
-``tool_manifests/`` and the ``civis-mcp tools`` catalog are derived from the entries below. Adding an operation is
-one entry here plus its models. ``tests/test_spec_agreement.py`` checks every entry against the official spec.
+``tool_manifests/`` and the ``civis-mcp tools`` catalog, the guard's effect policy, the tools the workflows use for
+each kind of import (``kind_tool``) and the sandbox's route and handler are derived from the entries below. Adding an
+operation is one entry here plus its models (and, for the sandbox, its handler function).
+``tests/test_spec_agreement.py`` checks every entry against the official spec; ``tests/test_one_table.py`` adds a
+throw-away entry and shows everything appear from it.
 
 Where the request parameters go is derived, not declared: names in the path template are path parameters; the other
 arguments of GET and DELETE are query parameters and those of POST, PUT and PATCH form the JSON body. The spec has no
@@ -21,6 +24,20 @@ from civis_mcp import models as m
 from civis_mcp import previews as assess
 from civis_mcp.effects import Effect, Guard
 from civis_mcp.models.base import RequestModel, ResponseModel
+from civis_mcp.vocabulary import Kind, Role, Toolset
+
+__all__ = [
+    "OPERATIONS",
+    "OPERATIONS_BY_TOOL",
+    "Kind",
+    "Operation",
+    "Role",
+    "Safety",
+    "Toolset",
+    "kind_of_path",
+    "kind_tool",
+    "verification_tool",
+]
 
 Verb = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -32,17 +49,6 @@ class Safety(StrEnum):
     READ = "read"
     WRITE = "write"
     DESTRUCTIVE = "destructive"
-
-
-class Toolset(StrEnum):
-    """Groups of tools an operator can switch on together."""
-
-    IMPORTS = "imports"  # import jobs (Dbsync, AutoImport, GdocImport) and their syncs
-    CSV = "csv"  # CSV imports
-    FILES = "files"  # file imports and batch imports
-    RUNS = "runs"  # starting, watching and cancelling runs; run logs and inputs
-    SHARING = "sharing"  # shares, ownership transfer, dependencies
-    PROJECTS = "projects"  # project membership
 
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -63,6 +69,13 @@ class Operation:
     title: str
     description: str
     toolset: Toolset
+    sandbox: str
+    """The sandbox handler that serves it: ``module.function`` under ``civis_mcp.sandbox.handlers``, or an absolute
+    ``package.module:function``. Resolved when the sandbox app is built (an unknown name fails there)."""
+    role: Role | None = None
+    """What it does for its kind of import (``kind``), so the workflows find it by kind and role."""
+    also_for: frozenset[Kind] = frozenset()
+    """Other kinds it plays the same role for."""
     returns_list: bool = False
     """True when the API answers with a JSON array."""
     guard: Guard | None = None
@@ -76,6 +89,11 @@ class Operation:
     @property
     def tool_name(self) -> str:
         return f"imports_{self.method}"
+
+    @property
+    def kind(self) -> Kind | None:
+        """The kind of import its ``{id}`` names, from the path; None when it serves every kind (shares, ...)."""
+        return kind_of_path(self.path)
 
     @property
     def safety_class(self) -> Safety:
@@ -141,6 +159,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List import jobs",
         description="List import jobs (Dbsync, AutoImport, GdocImport); for all kinds use imports_find.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.list_imports",
         returns_list=True,
     ),
     Operation(
@@ -152,6 +171,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get an import job",
         description="Get an import job with its syncs and last run.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.get_import",
+        role=Role.GET,
     ),
     Operation(
         method="post",
@@ -163,6 +184,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Create an import job (Dbsync, AutoImport, GdocImport), then add syncs; for CSV use "
         "imports_post_files_csv.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.create_import",
         guard=Guard(
             effects=frozenset({Effect.MOVES_OUT, Effect.EXPOSES}),
             rule=(
@@ -181,6 +203,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Replace an import job",
         description="Replace all settings of an import job; omitted ones reset.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.replace_import",
         guard=_CHANGE_IMPORT_JOB,
     ),
     Operation(
@@ -192,6 +215,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Update an import job",
         description="Change some settings of an import job; the rest stay.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.update_import",
+        role=Role.FIX,
         guard=_CHANGE_IMPORT_JOB,
     ),
     Operation(
@@ -203,6 +228,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Clone an import job",
         description="Copy an import job, optionally with schedule and notifications.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.clone_import",
         verify_with="imports_list",  # the copy is a new import job, not a change to the original
         guard=Guard(
             effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
@@ -219,6 +245,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Archive or restore an import job",
         description="Archive (status=true) or unarchive an import job; archived jobs stop running.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.archive_import",
         guard=Guard(
             effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
             rule="stops or hides work when archiving; when unarchiving a job that runs on its own, what its runs do",
@@ -235,6 +262,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Add a sync to an import job",
         description="Add a sync (one source -> one table) to an import job.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.create_sync",
         guard=Guard(
             effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
             rule=(
@@ -253,6 +281,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Replace a sync",
         description="Replace a sync; omitted options reset.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.replace_sync",
         guard=_CHANGE_SYNC,
     ),
     Operation(
@@ -264,6 +293,9 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Update a sync",
         description="Change some of a sync's settings; the rest stay.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.update_sync",
+        role=Role.FIX_SYNC,
+        also_for=frozenset({Kind.FILE}),  # file imports are import jobs: their settings live on syncs
         guard=_CHANGE_SYNC,
     ),
     Operation(
@@ -275,6 +307,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Archive or restore a sync",
         description="Archive (status=true) or unarchive a sync.",
         toolset=Toolset.IMPORTS,
+        sandbox="imports.archive_sync",
         guard=Guard(
             effects=frozenset({Effect.STOPS, Effect.DESTROYS, Effect.MOVES_OUT}),
             rule=(
@@ -295,6 +328,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Run an import job",
         description="Start a run of an import job (not CSV or file imports: they have their own).",
         toolset=Toolset.RUNS,
+        sandbox="runs.start_import_run",
+        role=Role.START,
         guard=Guard(
             effects=frozenset({Effect.DESTROYS, Effect.MOVES_OUT}),
             rule=(
@@ -313,6 +348,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List an import job's runs",
         description="List an import job's runs, newest first.",
         toolset=Toolset.RUNS,
+        sandbox="runs.list_import_runs",
+        role=Role.LIST_RUNS,
         returns_list=True,
     ),
     Operation(
@@ -324,6 +361,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Cancel an import job's run",
         description="Cancel an import job's active run (not CSV or file imports: they have their own).",
         toolset=Toolset.RUNS,
+        sandbox="runs.cancel_import_run",
+        role=Role.CANCEL,
         idempotent=True,  # cancelling a cancelled run changes nothing
         guard=Guard(
             effects=frozenset({Effect.STOPS}),
@@ -340,6 +379,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Read an import job run's logs",
         description="Read an import job run's log lines; page with last_id.",
         toolset=Toolset.RUNS,
+        sandbox="runs.import_run_logs",
+        role=Role.LOGS,
         returns_list=True,
     ),
     # --- file imports -----------------------------------------------------------------------------------------------
@@ -352,6 +393,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Start a file upload import",
         description="Create an import of one uploaded file into a table; returns the upload URI.",
         toolset=Toolset.FILES,
+        sandbox="files.create_file_import",
         verify_with="",  # no tool lists file imports
     ),
     Operation(
@@ -363,6 +405,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Run a file import",
         description="Start a run of a file import.",
         toolset=Toolset.RUNS,
+        sandbox="runs.start_file_import_run",
+        role=Role.START,
         guard=Guard(
             effects=frozenset({Effect.DESTROYS}),
             rule="destroys when the file import drops, truncates or upserts into its table",
@@ -378,6 +422,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List a file import's runs",
         description="List a file import's runs, newest first.",
         toolset=Toolset.RUNS,
+        sandbox="runs.list_file_import_runs",
+        role=Role.LIST_RUNS,
         returns_list=True,
     ),
     Operation(
@@ -389,6 +435,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get a file import run",
         description="Get one file import run: state, timing, error.",
         toolset=Toolset.RUNS,
+        sandbox="runs.get_file_import_run",
+        role=Role.GET_RUN,
     ),
     Operation(
         method="delete_files_runs",
@@ -399,6 +447,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Cancel a file import run",
         description="Cancel a queued or running file import run.",
         toolset=Toolset.RUNS,
+        sandbox="runs.cancel_file_import_run",
+        role=Role.CANCEL,
         guard=Guard(
             effects=frozenset({Effect.STOPS}),
             rule="stops the run",
@@ -414,6 +464,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Read a file import run's logs",
         description="Read a file import run's log lines; page with last_id.",
         toolset=Toolset.RUNS,
+        sandbox="runs.file_import_run_logs",
+        role=Role.LOGS,
         returns_list=True,
     ),
     Operation(
@@ -425,6 +477,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get a file import run's inputs",
         description="Get the files and settings a file import run was given.",
         toolset=Toolset.RUNS,
+        sandbox="runs.file_import_run_inputs",
     ),
     # --- CSV imports ------------------------------------------------------------------------------------------------
     Operation(
@@ -437,6 +490,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Create a CSV import (Civis files or storage paths -> one table); start it with "
         "imports_post_files_csv_runs.",
         toolset=Toolset.CSV,
+        sandbox="csv.create_csv_import",
         verify_with="",  # no tool lists CSV imports
     ),
     Operation(
@@ -448,6 +502,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get a CSV import",
         description="Get a CSV import's settings.",
         toolset=Toolset.CSV,
+        sandbox="csv.get_csv_import",
+        role=Role.GET,
     ),
     Operation(
         method="put_files_csv",
@@ -458,6 +514,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Replace a CSV import",
         description="Replace all settings of a CSV import; omitted ones reset.",
         toolset=Toolset.CSV,
+        sandbox="csv.replace_csv_import",
         guard=_CHANGE_CSV_IMPORT,
     ),
     Operation(
@@ -469,6 +526,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Update a CSV import",
         description="Change some settings of a CSV import; the rest stay.",
         toolset=Toolset.CSV,
+        sandbox="csv.update_csv_import",
+        role=Role.FIX,
         guard=_CHANGE_CSV_IMPORT,
     ),
     Operation(
@@ -480,6 +539,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Archive or restore a CSV import",
         description="Archive (status=true) or unarchive a CSV import.",
         toolset=Toolset.CSV,
+        sandbox="csv.archive_csv_import",
         guard=Guard(
             effects=frozenset({Effect.STOPS}),
             rule="hides the import from everyone it is shared with",
@@ -496,6 +556,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Run a CSV import",
         description="Start a run of a CSV import now.",
         toolset=Toolset.RUNS,
+        sandbox="runs.start_csv_run",
+        role=Role.START,
         guard=Guard(
             effects=frozenset({Effect.DESTROYS}),
             rule="destroys when the import drops, truncates or upserts into its table",
@@ -511,6 +573,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List a CSV import's runs",
         description="List a CSV import's runs, newest first.",
         toolset=Toolset.RUNS,
+        sandbox="runs.list_csv_runs",
+        role=Role.LIST_RUNS,
         returns_list=True,
     ),
     Operation(
@@ -522,6 +586,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get a CSV import run",
         description="Get one CSV import run: state, timing, error.",
         toolset=Toolset.RUNS,
+        sandbox="runs.get_csv_run",
+        role=Role.GET_RUN,
     ),
     Operation(
         method="delete_files_csv_runs",
@@ -532,6 +598,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Cancel a CSV import run",
         description="Cancel a queued or running CSV import run.",
         toolset=Toolset.RUNS,
+        sandbox="runs.cancel_csv_run",
+        role=Role.CANCEL,
         guard=Guard(
             effects=frozenset({Effect.STOPS}),
             rule="stops the run",
@@ -547,6 +615,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Read a CSV import run's logs",
         description="Read a CSV import run's log lines; page with last_id.",
         toolset=Toolset.RUNS,
+        sandbox="runs.csv_run_logs",
+        role=Role.LOGS,
         returns_list=True,
     ),
     Operation(
@@ -558,6 +628,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get a CSV import run's inputs",
         description="Get the files and settings a CSV import run was given.",
         toolset=Toolset.RUNS,
+        sandbox="runs.csv_run_inputs",
     ),
     # --- batch imports ----------------------------------------------------------------------------------------------
     Operation(
@@ -569,6 +640,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List batch imports",
         description="List batch imports (many Civis files -> one table).",
         toolset=Toolset.FILES,
+        sandbox="files.list_batches",
         returns_list=True,
     ),
     Operation(
@@ -580,6 +652,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Create a batch import",
         description="Load many Civis files into one table; starts at once.",
         toolset=Toolset.FILES,
+        sandbox="files.create_batch",
     ),
     Operation(
         method="get_batches",
@@ -590,6 +663,8 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Get a batch import",
         description="Get a batch import: state, table, error.",
         toolset=Toolset.FILES,
+        sandbox="files.get_batch",
+        role=Role.GET,
     ),
     # --- sharing and ownership --------------------------------------------------------------------------------------
     Operation(
@@ -601,6 +676,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List who can access an import",
         description="List the users and groups with access to an import.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.list_shares",
         returns_list=True,
     ),
     Operation(
@@ -612,6 +688,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Share an import with users",
         description="Give users read, write or manage access to an import.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.share_with_users",
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
             rule="always: grants access (and may e-mail them)",
@@ -628,6 +705,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Revoke a user's access to an import",
         description="Remove one user's access to an import.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.revoke_user",
         guard=Guard(
             effects=frozenset({Effect.DESTROYS}),
             rule="always: removes a person's access",
@@ -645,6 +723,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Share an import with groups",
         description="Give groups read, write or manage access to an import.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.share_with_groups",
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
             rule="always: grants a whole group access (and may e-mail them)",
@@ -661,6 +740,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Revoke a group's access to an import",
         description="Remove one group's access to an import.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.revoke_group",
         guard=Guard(
             effects=frozenset({Effect.DESTROYS}),
             rule="always: removes a group's access",
@@ -678,6 +758,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List an import's dependencies",
         description="List what an import depends on and whether a user may use it; check before imports_put_transfer.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.list_dependencies",
         returns_list=True,
     ),
     Operation(
@@ -689,6 +770,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Transfer an import's ownership",
         description="Make another user an import's owner.",
         toolset=Toolset.SHARING,
+        sandbox="sharing.transfer",
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
             rule="always: hands control to another person (and may share dependencies and e-mail them)",
@@ -707,6 +789,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="List an import's projects",
         description="List the projects an import belongs to.",
         toolset=Toolset.PROJECTS,
+        sandbox="sharing.list_projects",
         returns_list=True,
     ),
     Operation(
@@ -718,6 +801,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Add an import to a project",
         description="Add an import to a project.",
         toolset=Toolset.PROJECTS,
+        sandbox="sharing.add_to_project",
         guard=Guard(
             effects=frozenset({Effect.EXPOSES}),
             rule="always: the project's members can see the import, and an auto-sharing project gives them access",
@@ -733,6 +817,7 @@ OPERATIONS: tuple[Operation, ...] = (
         title="Remove an import from a project",
         description="Remove an import from a project (the import stays).",
         toolset=Toolset.PROJECTS,
+        sandbox="sharing.remove_from_project",
         guard=Guard(
             effects=frozenset({Effect.STOPS}),
             rule="always: hides the import from the project's members",
@@ -742,6 +827,28 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 OPERATIONS_BY_TOOL: dict[str, Operation] = {op.tool_name: op for op in OPERATIONS}
+
+
+def kind_of_path(path: str) -> Kind | None:
+    """The kind of import a path serves, or None when it serves several (shares, projects, ...)."""
+    if path.startswith("/imports/files/csv/{id}"):
+        return Kind.CSV
+    if path.startswith("/imports/files/{id}"):
+        return Kind.FILE
+    if path.startswith("/imports/batches/{id}"):
+        return Kind.BATCH
+    shared = ("/shares", "/dependencies", "/transfer", "/projects")
+    if path.startswith("/imports/{id}") and not any(part in path for part in shared):
+        return Kind.IMPORT
+    return None
+
+
+def kind_tool(kind: Kind, role: Role) -> str | None:
+    """The tool that plays ``role`` for imports of ``kind``; None when that kind has none."""
+    for op in OPERATIONS:
+        if op.role is role and (op.kind is kind or kind in op.also_for):
+            return op.tool_name
+    return None
 
 
 def verification_tool(op: Operation) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from pydantic import BaseModel
 
-from civis_mcp.api.errors import CivisAPIError, CivisMCPError
+from civis_mcp.api.errors import CivisMCPError, NotFoundError
 from civis_mcp.effects import Assessment, Effect, quoted
 from civis_mcp.models import (
     ArchiveParams,
@@ -86,10 +86,8 @@ class LiveState:
             raise AssertionError(f"{op.tool_name} is a {op.verb}; an assessor only reads")
         try:
             result = await self._client.call(op, op.params.model_validate(arguments))
-        except CivisAPIError as exc:
-            if exc.status_code == 404:
-                return []
-            raise
+        except NotFoundError:
+            return []
         data = result.data
         rows = data if isinstance(data, list) else [data or {}]
         return [model.model_validate(row) for row in rows if isinstance(row, dict)]

@@ -27,11 +27,11 @@ LOG_LINES = 200
 
 
 async def _object(ctx: Context[AppState, Any], tool: str, import_id: int, what: str) -> str:
-    from civis_mcp.workflows.kinds import call
+    from civis_mcp.execution import read_operation
 
     state = ctx.request_context.lifespan_context
     try:
-        data = (await call(state, tool, id=import_id)).data
+        data = (await read_operation(state.client, tool, id=import_id)).data
     except CivisMCPError as exc:
         raise ResourceError(state.client.redact(str(exc))) from None
     return fence(json.dumps(data, ensure_ascii=False, indent=1), what)
@@ -49,8 +49,7 @@ async def _log(ctx: Context[AppState, Any], kind: str, import_id: int, run_id: i
     except CivisMCPError as exc:
         raise ResourceError(state.client.redact(str(exc))) from None
     text = "\n".join(
-        f"{line['id']} {line.get('created_at') or ''} [{line.get('level') or '?'}] "
-        f"{one_line(str(line.get('message') or ''), 1000)}"
+        f"{line.id} {line.created_at or ''} [{line.level or '?'}] {one_line(line.message, 1000)}"
         for line in window.lines
     )
     head = "" if window.complete else f"(the last {len(window.lines)} lines; imports_tail_logs reads more)\n"

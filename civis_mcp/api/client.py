@@ -33,12 +33,13 @@ from civis_mcp import __version__
 from civis_mcp.api.breaker import CircuitBreaker
 from civis_mcp.api.callers import CALLER_KEYS, CallerAuth, current_caller
 from civis_mcp.api.errors import (
-    AuthenticationError,
     CircuitOpenError,
     CivisAPIError,
     CivisTransportError,
     ConfigurationError,
     OutcomeUnknownError,
+    RateLimitedError,
+    api_error_class,
 )
 from civis_mcp.api.redaction import Redactor
 from civis_mcp.api.retry import (
@@ -383,33 +384,42 @@ class CivisClient:
         )
 
     def _error(self, op: Operation, response: httpx.Response) -> CivisAPIError:
+        """The error of an HTTP error status, in its category (``api_error_class``)."""
         description = self._error_description(response)
         status = response.status_code
+        category = api_error_class(status)
         # Civis's own words are fenced: they are data, and must not read as this server's sentences.
         said = f", saying {fence_inline(description)}" if description else ""
+        request_id = _request_id(response)
         if status == 401:
-            return AuthenticationError(
+            message = (
                 f"{op.tool_name} failed: Civis rejected the API key (HTTP 401){said}. Check CIVIS_API_KEY; "
-                "nothing was changed.",
-                status_code=status,
-                error_description=description,
-                operation=op.tool_name,
+                "nothing was changed."
             )
-        advice = {
-            403: "The key's user cannot read this object; ask its owner to share it with read access, which is "
-            "enough to read it."
-            if op.verb == "GET"
-            else "The key's user lacks permission to change this object; ask its owner to share it with write "
-            "access (manage access for sharing, ownership and archiving).",
-            404: "Check the IDs; the object may not exist or may not be visible to this user.",
-            429: "Civis is rate limiting this key; wait a minute before trying again.",
-        }.get(status, "Nothing was changed." if 400 <= status < 500 else "Try again later.")
-        return CivisAPIError(
-            f"{op.tool_name} failed: Civis answered HTTP {status}{self._reason(response)}{said}. {advice}",
-            status_code=status,
-            error_description=description,
-            operation=op.tool_name,
-        )
+        else:
+            advice = {
+                403: "The key's user cannot read this object; ask its owner to share it with read access, which is "
+                "enough to read it."
+                if op.verb == "GET"
+                else "The key's user lacks permission to change this object; ask its owner to share it with write "
+                "access (manage access for sharing, ownership and archiving).",
+                404: "Check the IDs; the object may not exist or may not be visible to this user.",
+                429: "Civis is rate limiting this key; wait a minute before trying again.",
+            }.get(status, "Nothing was changed." if 400 <= status < 500 else "Try again later.")
+            message = f"{op.tool_name} failed: Civis answered HTTP {status}{self._reason(response)}{said}. {advice}"
+        if request_id is not None:
+            message += f" (Civis request ID {request_id}.)"
+        details: dict[str, Any] = {
+            "status_code": status,
+            "error_description": description,
+            "operation": op.tool_name,
+            "request_id": request_id,
+        }
+        if category is RateLimitedError:
+            return RateLimitedError(
+                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **details
+            )
+        return category(message, **details)
 
     def _reason(self, response: httpx.Response) -> str:
         """The status's standard phrase in the server's words; the upstream's own phrase, when it differs, fenced."""
@@ -433,6 +443,15 @@ class CivisClient:
             return None
         # Upstream text: sanitised, then the key redacted, on one line, bounded.
         return one_line(clean_text(text, self.redact), _MAX_ERROR_TEXT)
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    """Civis's ``X-Request-Id``, when it sent one that looks like an ID (upstream text: anything else is dropped)."""
+    raw = (response.headers.get("X-Request-Id") or "").strip()
+    return raw if _REQUEST_ID.fullmatch(raw) else None
 
 
 class _Undecodable(httpx.Response):

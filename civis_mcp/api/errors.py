@@ -3,13 +3,17 @@ what happened, what did not change, and what to do next.
 
     CivisMCPError
     ├── ConfigurationError        settings are missing or wrong (e.g. no CIVIS_API_KEY); nothing was sent
-    ├── CivisAPIError             Civis answered with an error status
-    │   └── AuthenticationError   401: the key is missing, wrong or expired
+    ├── CivisAPIError             Civis answered with an error status (``status_code``, ``request_id``)
+    │   ├── AuthenticationError   401: the key is missing, wrong or expired
+    │   ├── PermissionDeniedError 403: the key's user may not read or change this object
+    │   ├── NotFoundError         404: no such object, or not visible to this user
+    │   └── RateLimitedError      429 after the retries: Civis is rate limiting this key (``retry_after``)
     └── CivisTransportError       no usable answer: could not connect, timed out, retries ran out, unreadable
         ├── OutcomeUnknownError   a write was sent but its answer was lost; it is NOT repeated
         └── CircuitOpenError      Civis failed repeatedly, so calls are paused for a cool-down; nothing was sent
 
-Low-level httpx errors are translated once, at the boundary in ``client.py``.
+Low-level httpx errors are translated once, at the boundary in ``client.py``; callers catch a category
+(``except NotFoundError``), never compare status codes by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ __all__ = [
     "CivisMCPError",
     "CivisTransportError",
     "ConfigurationError",
+    "NotFoundError",
     "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "api_error_class",
 ]
 
 
@@ -36,15 +44,69 @@ class ConfigurationError(CivisMCPError):
 class CivisAPIError(CivisMCPError):
     """Civis answered with an HTTP error status."""
 
-    def __init__(self, message: str, *, status_code: int, error_description: str | None, operation: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_description: str | None,
+        operation: str,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.error_description = error_description
+        """Civis's own words (sanitised, redacted, one line), or None."""
         self.operation = operation
+        """The tool whose call failed."""
+        self.request_id = request_id
+        """The ``X-Request-Id`` Civis answered with, when it sent one: what Civis support asks for."""
 
 
 class AuthenticationError(CivisAPIError):
     """Civis refused the API key (401)."""
+
+
+class PermissionDeniedError(CivisAPIError):
+    """The key's user lacks the permission this call needs on the object (403)."""
+
+
+class NotFoundError(CivisAPIError):
+    """The object does not exist, or is not visible to the key's user (404)."""
+
+
+class RateLimitedError(CivisAPIError):
+    """Civis is rate limiting the key (429), and waiting within the call's retry budget did not get past it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_description: str | None,
+        operation: str,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            error_description=error_description,
+            operation=operation,
+            request_id=request_id,
+        )
+        self.retry_after = retry_after
+        """Seconds Civis asked to wait (``Retry-After``), when it said."""
+
+
+def api_error_class(status: int) -> type[CivisAPIError]:
+    """The category of an HTTP error status."""
+    return {
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+        429: RateLimitedError,
+    }.get(status, CivisAPIError)
 
 
 class CivisTransportError(CivisMCPError):

@@ -12,14 +12,15 @@ from pydantic import AfterValidator, Field
 
 from civis_mcp.models.base import KnownValues, RequestModel, ResponseModel
 
+# Defined once in ``vocabulary``; re-exported here beside the other closed sets of the API.
+from civis_mcp.vocabulary import ENDED_RUN_STATES as ENDED_RUN_STATES
+from civis_mcp.vocabulary import LogLevel as LogLevel
+from civis_mcp.vocabulary import RunState as RunState
+
 # --- closed sets shared across operations -------------------------------------------------------------------------
 
 OrderDir = Literal["asc", "desc"]
-RunState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-ENDED_RUN_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-"""Run states after which a run changes no more."""
 PermissionLevel = Literal["read", "write", "manage"]
-LogLevel = Literal["unknown", "fatal", "error", "warn", "info", "debug"]  # from the prose of the log's level
 SyncType = Literal["Dbsync", "AutoImport", "GdocImport", "GdocExport"]  # from the prose of syncType
 ExistingTableRows = Literal["append", "truncate", "fail", "drop"]  # syncs and file imports; CSV imports add "upsert"
 DistStyle = Literal["even", "all", "key"]

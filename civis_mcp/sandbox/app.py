@@ -1,7 +1,7 @@
 """The sandbox's HTTP app: one route per entry of OPERATIONS, plus ``/health``, ``/users/me`` and the upload URIs.
 
 Each route is derived from its operation (verb, path template, request model, response model) and served by the
-handler registered under the operation's method name, so no route is written twice and a missing handler fails at
+handler the operation names (``Operation.sandbox``), so no route is written twice and a missing handler fails at
 start-up. Around the routes, one ASGI middleware (``Gate``) does, in order:
 
 1. trailing-slash folding (``/imports/`` and ``/imports`` are the same route, as for civis-python, which strips it);
@@ -47,7 +47,7 @@ from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS, Operation
 from civis_mcp.sandbox.config import SandboxConfig
 from civis_mcp.sandbox.errors import ApiError, error_body
-from civis_mcp.sandbox.handlers import HANDLERS, Ctx, Reply
+from civis_mcp.sandbox.handlers import Ctx, Reply, resolve
 from civis_mcp.sandbox.handlers.files import UPLOAD_PREFIX
 from civis_mcp.sandbox.state import RateWindow, Sandbox
 from civis_mcp.sandbox.wire import shape, snake_body
@@ -134,7 +134,7 @@ def _render(op: Operation, reply: Reply) -> Response:
 
 
 def _endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
-    handler = HANDLERS[op.method]
+    handler = resolve(op.sandbox)
 
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
@@ -376,9 +376,6 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
     """The sandbox as an ASGI app. Opens (and on first use seeds) its state now; closes it when the app stops."""
     state = sandbox or Sandbox(config or SandboxConfig())
     served = (*OPERATIONS, *BEYOND_IMPORTS)
-    missing = sorted({op.method for op in served} - set(HANDLERS))
-    if missing:
-        raise RuntimeError(f"no sandbox handler for: {', '.join(missing)}")
     routes = [Route("/health", _health, methods=["GET"]), Route("/users/me", _users_me, methods=["GET"])]
     routes += [Route(route_path(op), _endpoint(op), methods=[op.verb], name=op.tool_name) for op in served]
     routes.append(Route(f"/{UPLOAD_PREFIX}/{{file_id:int}}/{{token}}", _upload, methods=["PUT", "POST"]))

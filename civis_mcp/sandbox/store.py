@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from civis_mcp.vocabulary import ENDED_RUN_STATES
+
 __all__ = [
     "DirectoryKind",
     "GranteeType",
@@ -47,7 +49,6 @@ __all__ = [
 JobKind = Literal["import", "csv_import", "batch"]
 DirectoryKind = Literal["user", "group", "project", "credential", "remote_host"]
 GranteeType = Literal["user", "group"]
-TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -188,7 +189,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self.state in TERMINAL_STATES
+        return self.state in ENDED_RUN_STATES
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from civis_mcp.csv_dialect import DELIMITERS, sniff_delimiter
 from civis_mcp.untrusted import one_line
 from civis_mcp.workflows.local_files import LocalFile, open_checked
 from civis_mcp.workflows.runs import WorkflowError
@@ -23,7 +24,6 @@ __all__ = ["HEAD_BYTES", "MAX_HEADER_COLUMNS", "Sniffed", "sniff"]
 HEAD_BYTES = 256 * 1024
 MAX_HEADER_COLUMNS = 100
 MAX_NAME = 64
-DELIMITERS = {"comma": ",", "tab": "\t", "pipe": "|"}
 _NUMBER = re.compile(r"^[-+]?(\d[\d,]*\.?\d*|\.\d+)([eE][-+]?\d+)?%?$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .-]*$")
 
@@ -74,19 +74,6 @@ def _decode(head: bytes, whole: bool, name: str) -> tuple[str, str]:
     return text, "utf-8 (with BOM)" if encoding == "utf-8-sig" else "utf-8"
 
 
-def _delimiter(lines: list[str]) -> str:
-    """The delimiter that splits the first lines into the same, largest number of fields."""
-    best, best_score = "comma", -1
-    for name, char in DELIMITERS.items():
-        counts = [len(next(csv.reader([line], delimiter=char), [])) for line in lines[:20] if line.strip()]
-        if not counts or counts[0] < 2:
-            continue
-        score = counts[0] * 10 + sum(1 for count in counts if count == counts[0])
-        if score > best_score:
-            best, best_score = name, score
-    return best
-
-
 def _looks_like_header(first: list[str], second: list[str] | None) -> bool:
     names = [field.strip() for field in first]
     if not all(names) or len(set(names)) != len(names) or any(_NUMBER.match(name) for name in names):
@@ -105,7 +92,7 @@ def sniff(file: LocalFile, *, delimiter: str | None = None, first_row_is_header:
         lines = lines[:-1]  # the last line of a head may be cut short
     if not any(line.strip() for line in lines):
         raise WorkflowError(f"{file.path.name!r} has no text rows in its first {len(head):,} bytes. Nothing was sent.")
-    chosen = delimiter or _delimiter(lines)
+    chosen = delimiter or sniff_delimiter(lines) or "comma"  # one column (or no clear delimiter): Civis's default
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=DELIMITERS[chosen])
     records = [record for record in reader if record]
     first = records[0]

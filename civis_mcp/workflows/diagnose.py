@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from civis_mcp.models.imports import AdvancedSyncOptionsInput
+from civis_mcp.models.imports import AdvancedSyncOptionsInput, Import, Sync
 from civis_mcp.operations import OPERATIONS_BY_TOOL
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call, find_kind
-from civis_mcp.workflows.logs import LEVEL_RANK, tail
+from civis_mcp.vocabulary import at_least_level
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, as_model, find_kind, read
+from civis_mcp.workflows.logs import tail
 from civis_mcp.workflows.models import Cause, DiagnoseParams, Diagnosis, Fix, LogLine, RunFacts
 from civis_mcp.workflows.rows import counts_in
 from civis_mcp.workflows.runs import WorkflowError, find_run
@@ -164,7 +165,7 @@ def classify(*texts: str) -> _Class | None:
 
 
 def _fix_for(
-    cause: Cause, text: str, kind: Kind, import_id: int, settings: dict[str, Any], sync: dict[str, Any] | None
+    cause: Cause, text: str, kind: Kind, import_id: int, settings: dict[str, Any], sync: Sync | None
 ) -> Fix | None:
     start = KIND_TOOLS[kind].start
     then = f"Then start a new run with {start} (id={import_id}) and wait with imports_wait_for_run."
@@ -172,10 +173,10 @@ def _fix_for(
         tool = KIND_TOOLS[kind].fix
         built = _csv_change(cause, text, settings)
         arguments = {"id": import_id, **built[0]} if built else None
-    elif kind in (Kind.IMPORT, Kind.FILE) and sync is not None and isinstance(sync.get("id"), int):
+    elif kind in (Kind.IMPORT, Kind.FILE) and sync is not None and sync.id is not None:
         tool = KIND_TOOLS[kind].fix_sync
         built = _sync_change(cause, text, sync)
-        arguments = {"id": import_id, "sync_id": sync["id"], **built[0]} if built else None
+        arguments = {"id": import_id, "sync_id": sync.id, **built[0]} if built else None
     else:
         return None
     if tool is None or built is None or arguments is None:
@@ -213,11 +214,11 @@ _TABLE_HINT = re.compile(r"Did you mean ([A-Za-z_][\w]{0,62})\.([A-Za-z_][\w]{0,
 _TAB_HINT = re.compile(r'Did you mean worksheet "([\w .()-]{1,100})"\?')
 
 
-def _sync_change(cause: Cause, text: str, sync: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+def _sync_change(cause: Cause, text: str, sync: Sync) -> tuple[dict[str, Any], str] | None:
     """The change to one sync that the log's own advice, or the cause, says fixes it."""
     if cause == "not_found":
         table = _TABLE_HINT.search(text)
-        if table is not None and (sync.get("source") or {}).get("database_table"):
+        if table is not None and sync.source is not None and sync.source.database_table is not None:
             schema, name = table.groups()
             return (
                 {"source": {"database_table": {"schema": schema, "table": name}}},
@@ -225,7 +226,7 @@ def _sync_change(cause: Cause, text: str, sync: dict[str, Any]) -> tuple[dict[st
             )
         tab = _TAB_HINT.search(text)
         if tab is not None:
-            side = "source" if (sync.get("source") or {}).get("google_worksheet") else "destination"
+            side = "source" if sync.source is not None and sync.source.google_worksheet is not None else "destination"
             return (
                 {side: {"google_worksheet": {"worksheet": tab.group(1)}}},
                 f"Use the worksheet {tab.group(1)!r}, the tab the log suggests.",
@@ -298,22 +299,14 @@ def _skip_bad_rows(text: str) -> tuple[dict[str, Any], str] | None:
     )
 
 
-def _evidence(lines: list[dict[str, Any]]) -> list[LogLine]:
+def _evidence(lines: list[LogLine]) -> list[LogLine]:
     """Error and fatal lines, each with a little context, at most MAX_EVIDENCE lines."""
     chosen: set[int] = set()
     for index, line in enumerate(lines):
-        if LEVEL_RANK.get(str(line.get("level")), 0) >= LEVEL_RANK["error"]:
+        if at_least_level(line.level, "error"):
             chosen.update(range(max(0, index - CONTEXT), min(len(lines), index + CONTEXT + 1)))
     picked = [lines[index] for index in sorted(chosen)][-MAX_EVIDENCE:]
-    return [
-        LogLine(
-            id=line["id"],
-            level=line.get("level"),
-            created_at=line.get("created_at"),
-            message=one_line(str(line.get("message") or ""), 400),
-        )
-        for line in picked
-    ]
+    return [line.model_copy(update={"message": one_line(line.message, 400)}) for line in picked]
 
 
 async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
@@ -325,7 +318,7 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
     kind, subject = found
     run, note = await find_run(state, kind, params.import_id, params.run_id, prefer_failed=True)
     not_examined = [note] if note else []
-    lines: list[dict[str, Any]] = []
+    lines: list[LogLine] = []
     logs_tool = KIND_TOOLS[kind].logs
     if logs_tool is not None and run.id is not None:
         window = await tail(state, logs_tool, params.import_id, run.id, LOG_WINDOW)
@@ -337,7 +330,7 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
         not_examined.append("This kind of import has no run logs; only its state and error were read.")
     evidence = _evidence(lines)
     # Classify on what went wrong (the run's error and the error lines), not on the context lines around them.
-    errors = [line.message for line in evidence if LEVEL_RANK.get(str(line.level), 0) >= LEVEL_RANK["error"]]
+    errors = [line.message for line in evidence if at_least_level(line.level, "error")]
     text = "\n".join(filter(None, [run.error or "", *errors]))
     settings = subject if isinstance(subject, dict) else {}
     cause, summary, fields = _cause(run, [run.error or "", *errors])
@@ -366,26 +359,27 @@ async def diagnose(state: AppState, params: DiagnoseParams) -> Diagnosis:
 _FAILED_SYNC = re.compile(r"\bSync (\d+) \(")
 
 
-async def _failed_sync(
-    state: AppState, kind: Kind, import_id: int, settings: dict[str, Any], text: str
-) -> dict[str, Any] | None:
+async def _failed_sync(state: AppState, kind: Kind, import_id: int, settings: dict[str, Any], text: str) -> Sync | None:
     """The sync an import job's run failed in (its error starts "Sync <id> (...) failed"), as the API shows it."""
     if kind not in (Kind.IMPORT, Kind.FILE):
         return None
     match = _FAILED_SYNC.search(text)
     if match is None:
         return None
-    syncs = settings.get("syncs")
-    if not isinstance(syncs, list):
-        syncs = ((await call(state, "imports_get", id=import_id)).data or {}).get("syncs") or []
+    # An import job's object (already read) lists its syncs; a file import's is read now, as the import job it is.
+    job = as_model("imports_get", Import, settings) if isinstance(settings.get("syncs"), list) else None
+    if job is None:
+        job = await read(state.client, "imports_get", Import, id=import_id)
     wanted = int(match.group(1))
-    return next((sync for sync in syncs if isinstance(sync, dict) and sync.get("id") == wanted), None)
+    return next((sync for sync in job.syncs or [] if sync.id == wanted), None)
 
 
-def _sync_configuration(settings: dict[str, Any], sync: dict[str, Any]) -> dict[str, Any]:
+def _sync_configuration(settings: dict[str, Any], sync: Sync) -> dict[str, Any]:
     """The failed sync as it is now, and the hosts and credentials of the import it belongs to."""
     shown: dict[str, Any] = {key: settings[key] for key in ("source", "destination") if settings.get(key)}
-    shown["sync"] = {key: sync.get(key) for key in ("id", "source", "destination", "advanced_options")}
+    # Only what Civis answered: a field it left out stays out (not shown as null).
+    sent = sync.model_dump(exclude_unset=True)
+    shown["sync"] = {key: sent.get(key) for key in ("id", "source", "destination", "advanced_options")}
     return shown
 
 

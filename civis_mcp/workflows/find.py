@@ -13,14 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 
-from civis_mcp.api.client import ApiResult, CivisClient
+from civis_mcp.api.client import CivisClient
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.jobs import IMPORT_JOB_TYPES, LIST_JOBS
-from civis_mcp.models.jobs import ListJobsParams
+from civis_mcp.models.common import JobRun
+from civis_mcp.models.files import BatchImportSummary
+from civis_mcp.models.imports import Import
+from civis_mcp.models.jobs import JobSummary, ListJobsParams
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, read, read_list
 from civis_mcp.workflows.models import FindParams, FindResult, FoundImport, FoundRun
 
 __all__ = ["find_imports", "identify"]
@@ -33,46 +37,53 @@ def _types(kind: str | None) -> list[str]:
     return [job_type for job_type, of in IMPORT_JOB_TYPES.items() if kind is None or of == kind]
 
 
-async def _list_jobs(client: CivisClient, **arguments: Any) -> ApiResult:
-    return await client.call(LIST_JOBS, ListJobsParams.model_validate(arguments))
+async def _list_jobs(client: CivisClient, **arguments: Any) -> tuple[list[JobSummary], int | None]:
+    """The jobs of one page of ``GET /jobs`` that have an ID (a job without one cannot be named), and the number of
+    pages. An item that does not match the documented summary is left out, as the typed reads do."""
+    result = await client.call(LIST_JOBS, ListJobsParams.model_validate(arguments))
+    jobs: list[JobSummary] = []
+    for row in result.data if isinstance(result.data, list) else []:
+        try:
+            job = JobSummary.model_validate(row)
+        except ValidationError:
+            continue
+        if job.id is not None:
+            jobs.append(job)
+    return jobs, result.pagination.total_pages if result.pagination else None
 
 
-def _run(run: Any) -> FoundRun | None:
-    if not isinstance(run, dict) or run.get("id") is None:
+def _run(run: JobRun | BatchImportSummary | None) -> FoundRun | None:
+    if run is None or run.id is None:
         return None
-    error = run.get("error")
     return FoundRun(
-        id=run.get("id"),
-        state=run.get("state"),
-        at=run.get("finished_at") or run.get("started_at") or run.get("created_at"),
-        error=one_line(str(error), MAX_ERROR) if error else None,
+        id=run.id,
+        state=run.state,
+        # A batch's summary documents no created_at; one Civis adds is kept as an extra field.
+        at=run.finished_at or run.started_at or getattr(run, "created_at", None),
+        error=one_line(run.error, MAX_ERROR) if run.error else None,
     )
 
 
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _from_job(job: dict[str, Any]) -> FoundImport:
-    author = _object(job.get("author"))
-    schedule = _object(job.get("schedule"))
+def _from_job(job: JobSummary) -> FoundImport:
+    assert job.id is not None
     return FoundImport(
-        id=job["id"],
-        name=job.get("name"),
-        kind=Kind(IMPORT_JOB_TYPES.get(str(job.get("type")), Kind.IMPORT.value)),
-        last_run=_run(job.get("last_run")),
-        scheduled=bool(schedule.get("scheduled")),
-        author=author.get("name"),
+        id=job.id,
+        name=job.name,
+        kind=IMPORT_JOB_TYPES.get(str(job.type), Kind.IMPORT),
+        last_run=_run(job.last_run),
+        scheduled=bool(job.schedule and job.schedule.scheduled),
+        author=job.author.name if job.author else None,
     )
 
 
-def _from_batch(batch: dict[str, Any]) -> FoundImport:
+def _from_batch(batch: BatchImportSummary) -> FoundImport:
+    assert batch.id is not None
     return FoundImport(
-        id=batch["id"],
-        name=f"{batch.get('schema')}.{batch.get('table')}",
+        id=batch.id,
+        name=f"{batch.schema}.{batch.table}",
         kind=Kind.BATCH,
         # A batch import runs once: the batch itself carries the state, timing and error of that run.
-        last_run=_run(batch) if batch.get("state") not in (None, "idle") else None,
+        last_run=_run(batch) if batch.state not in (None, "idle") else None,
     )
 
 
@@ -80,14 +91,14 @@ async def _batches(state: AppState, params: FindParams) -> list[FoundImport]:
     """Batch imports matching the filters they can match (they have neither schedule nor author)."""
     if params.kind not in (None, "batch") or params.scheduled or params.author is not None or params.page_num > 1:
         return []
-    batches = (await call(state, "imports_list_batches", limit=_BATCH_PAGE)).data or []
-    found = [_from_batch(b) for b in batches if isinstance(b, dict) and isinstance(b.get("id"), int)]
+    batches = (await read_list(state.client, "imports_list_batches", BatchImportSummary, limit=_BATCH_PAGE)).items
+    found = [_from_batch(batch) for batch in batches if batch.id is not None]
     if params.hidden:
-        hidden = (await call(state, "imports_list_batches", limit=_BATCH_PAGE, hidden=True)).data or []
+        hidden = await read_list(
+            state.client, "imports_list_batches", BatchImportSummary, limit=_BATCH_PAGE, hidden=True
+        )
         found += [
-            _from_batch(b).model_copy(update={"hidden": True})
-            for b in hidden
-            if isinstance(b, dict) and isinstance(b.get("id"), int)
+            _from_batch(batch).model_copy(update={"hidden": True}) for batch in hidden.items if batch.id is not None
         ]
     if params.state:
         found = [item for item in found if item.last_run is not None and item.last_run.state in params.state]
@@ -103,10 +114,10 @@ async def _add_next_runs(state: AppState, items: list[FoundImport]) -> None:
 
     async def fill(item: FoundImport) -> None:
         try:
-            job = (await call(state, "imports_get", id=item.id)).data or {}
+            job = await read(state.client, "imports_get", Import, id=item.id)
         except CivisMCPError:
             return
-        item.next_run_at = job.get("next_run_at") if isinstance(job, dict) else None
+        item.next_run_at = job.next_run_at
 
     async with anyio.create_task_group() as group:
         for item in items:
@@ -133,19 +144,13 @@ async def find_imports(state: AppState, params: FindParams) -> FindResult:
             arguments["scheduled"] = params.scheduled
         if params.author is not None:
             arguments["author"] = str(params.author)
-        result = await _list_jobs(state.client, **arguments)
-        jobs = [job for job in result.data or [] if isinstance(job, dict) and isinstance(job.get("id"), int)]
+        jobs, pages = await _list_jobs(state.client, **arguments)
         items = [_from_job(job) for job in jobs]
-        pages = result.pagination.total_pages if result.pagination else None
         next_page = params.page_num + 1 if pages is not None and pages > params.page_num else None
         if params.hidden and params.page_num == 1:
             # Hidden imports (every file import is) are listed only when asked for: one more look, first page only.
-            hidden = await _list_jobs(state.client, **{**arguments, "hidden": True})
-            items += [
-                _from_job(job).model_copy(update={"hidden": True})
-                for job in hidden.data or []
-                if isinstance(job, dict) and isinstance(job.get("id"), int)
-            ]
+            hidden_jobs, _ = await _list_jobs(state.client, **{**arguments, "hidden": True})
+            items += [_from_job(job).model_copy(update={"hidden": True}) for job in hidden_jobs]
     items += await _batches(state, params)
     if params.order == "last_run":  # the lists came apart (visible, hidden, batches): one order for all
         items.sort(key=lambda item: (item.last_run.at or "") if item.last_run else "", reverse=True)
@@ -174,9 +179,9 @@ def _note(params: FindParams, items: list[FoundImport]) -> str | None:
 async def identify(client: CivisClient, import_id: int) -> tuple[Kind, str | None] | None:
     """What kind of import ``import_id`` is (and its name), from one ``GET /jobs`` search; None when it is not an
     import job or CSV import this user can see."""
-    result = await _list_jobs(client, q=str(import_id), type=",".join(_types(None)), limit=50)
-    for job in result.data or []:
-        if isinstance(job, dict) and job.get("id") == import_id:
-            kind = IMPORT_JOB_TYPES.get(str(job.get("type")))
-            return (Kind(kind), job.get("name")) if kind else None
+    jobs, _ = await _list_jobs(client, q=str(import_id), type=",".join(_types(None)), limit=50)
+    for job in jobs:
+        if job.id == import_id:
+            kind = IMPORT_JOB_TYPES.get(str(job.type))
+            return (kind, job.name) if kind else None
     return None

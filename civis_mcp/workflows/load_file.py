@@ -42,7 +42,7 @@ from civis_mcp.sdk_seam import can_list_roots, list_roots_in_call, roots_of, roo
 from civis_mcp.state import AppState
 from civis_mcp.workflows.csv_sniff import sniff
 from civis_mcp.workflows.diagnose import diagnose
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, as_model
 from civis_mcp.workflows.load_confirm import destructive_effect
 from civis_mcp.workflows.load_models import FileFacts, LoadDiagnosis, LoadFileParams, LoadResult
 from civis_mcp.workflows.local_files import FileLimits, LocalFile, allowed_directories, find_file, open_checked
@@ -199,7 +199,7 @@ async def _row_counts(state: AppState, import_id: int, run_id: int, succeeded: b
     loaded: int | None = None
     rejected: int | None = None
     for line in window.lines:
-        text = str(line.get("message") or "")
+        text = line.message
         if found := _LOADED.search(text):
             loaded = _number(found)
         if found := _REJECTED.search(text):
@@ -228,7 +228,7 @@ async def _load(
     if params.max_errors is not None:
         create["max_errors"] = params.max_errors
     created = await _call(state, _CREATE, m.CreateFileImportParams.model_validate(create), arguments, decision)
-    upload = m.FileUpload.model_validate(created)
+    upload = as_model(_CREATE.tool_name, m.FileUpload, created)
     if upload.id is None or not upload.upload_uri:
         raise WorkflowError("Civis created the file import but answered without an upload URI; nothing was uploaded.")
     import_id = upload.id
@@ -241,8 +241,8 @@ async def _load(
     except WorkflowError as exc:
         raise WorkflowError(f"{exc} File import {import_id} was created but not run; nothing was loaded.") from None
     started = await _call(state, _START, m.ImportIdParams(id=import_id), arguments, decision)
-    run_id = started.get("id")
-    if not isinstance(run_id, int):
+    run_id = as_model(_START.tool_name, m.FileImportRun, started).id
+    if run_id is None:
         raise WorkflowError(f"Civis started file import {import_id} but answered without a run ID.")
 
     async def waiting(done: float, total: float, message: str) -> None:

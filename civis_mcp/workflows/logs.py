@@ -12,23 +12,24 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
+from civis_mcp.models.common import LogEntry
 from civis_mcp.state import AppState
-from civis_mcp.workflows.kinds import call
+from civis_mcp.vocabulary import SeverityLevel, at_least_level
+from civis_mcp.workflows.kinds import read_list
+from civis_mcp.workflows.models import LogLine
 
-__all__ = ["LEVEL_RANK", "LogWindow", "read_after", "tail"]
+__all__ = ["LogWindow", "read_after", "tail"]
 
 PAGE = 1_000
-LogLevel = Literal["debug", "info", "warn", "error", "fatal"]
-LEVEL_RANK = {"unknown": 0, "debug": 1, "info": 2, "warn": 3, "error": 4, "fatal": 5}
 
 
 @dataclass
 class LogWindow:
     """Log lines read from a run, and what was not read."""
 
-    lines: list[dict[str, Any]]
+    lines: list[LogLine]
+    """In id order; messages whole (each reader shortens them for its answer)."""
     examined: int
     """How many lines were looked at (before any level filter)."""
     max_id: int | None
@@ -41,17 +42,22 @@ class LogWindow:
     """Lines examined but left out by the level filter, by their level."""
 
 
-def _matches(line: dict[str, Any], level: LogLevel | None) -> bool:
-    return level is None or LEVEL_RANK.get(str(line.get("level")), 0) >= LEVEL_RANK[level]
+def _matches(line: LogLine, level: SeverityLevel | None) -> bool:
+    return level is None or at_least_level(line.level, level)
 
 
 async def _page(
     state: AppState, tool: str, import_id: int, run_id: int, after: int, limit: int
-) -> tuple[list[dict[str, Any]], int | None]:
-    result = await call(state, tool, id=import_id, run_id=run_id, last_id=after, limit=limit)
-    lines = [line for line in result.data or [] if isinstance(line, dict) and isinstance(line.get("id"), int)]
-    lines.sort(key=lambda line: line["id"])
-    return lines, result.max_log_id
+) -> tuple[list[LogLine], int | None]:
+    """One page of lines after ``after``, in id order; a line without an id cannot be placed, so it is left out."""
+    listed = await read_list(state.client, tool, LogEntry, id=import_id, run_id=run_id, last_id=after, limit=limit)
+    lines = [
+        LogLine(id=entry.id, level=entry.level, created_at=entry.created_at, message=entry.message or "")
+        for entry in listed.items
+        if entry.id is not None
+    ]
+    lines.sort(key=lambda line: line.id)
+    return lines, listed.answer.max_log_id
 
 
 async def read_after(
@@ -61,39 +67,39 @@ async def read_after(
     run_id: int,
     after_id: int,
     count: int,
-    level: LogLevel | None = None,
+    level: SeverityLevel | None = None,
     scan_limit: int = 50_000,
 ) -> LogWindow:
     """Up to ``count`` lines (at ``level`` or above) after ``after_id``, reading at most ``scan_limit`` lines."""
-    found: list[dict[str, Any]] = []
+    found: list[LogLine] = []
     filtered: Counter[str] = Counter()
     examined, cursor, max_id = 0, after_id, None
     while len(found) < count and examined < scan_limit:
         lines, max_id = await _page(state, tool, import_id, run_id, cursor, PAGE)
         for line in lines:
             examined += 1
-            cursor = line["id"]
+            cursor = line.id
             if _matches(line, level):
                 found.append(line)
                 if len(found) == count:
                     break
             else:
-                filtered[str(line.get("level"))] += 1
+                filtered[str(line.level)] += 1
         if len(lines) < PAGE:
             return LogWindow(found, examined, max_id, len(found) < count, cursor, filtered)
     return LogWindow(found, examined, max_id, complete=False, next_after_id=cursor, filtered=filtered)
 
 
 async def _forward(
-    state: AppState, tool: str, import_id: int, run_id: int, after: int, first: list[dict[str, Any]] | None = None
-) -> AsyncIterator[list[dict[str, Any]]]:
+    state: AppState, tool: str, import_id: int, run_id: int, after: int, first: list[LogLine] | None = None
+) -> AsyncIterator[list[LogLine]]:
     """Pages of lines after ``after``, in id order, until the end of the log (``first`` is the first page, if read)."""
     lines = first if first is not None else (await _page(state, tool, import_id, run_id, after, PAGE))[0]
     while True:
         yield lines
         if len(lines) < PAGE:
             return
-        lines, _ = await _page(state, tool, import_id, run_id, lines[-1]["id"], PAGE)
+        lines, _ = await _page(state, tool, import_id, run_id, lines[-1].id, PAGE)
 
 
 async def tail(
@@ -102,26 +108,26 @@ async def tail(
     import_id: int,
     run_id: int,
     count: int,
-    level: LogLevel | None = None,
+    level: SeverityLevel | None = None,
     scan_limit: int = 10_000,
 ) -> LogWindow:
     """The last ``count`` lines, or with ``level`` the last ``count`` at that level among the last ``scan_limit``."""
     window = count if level is None else max(count, scan_limit)
     first, max_id = await _page(state, tool, import_id, run_id, 0, PAGE)
     start = 0
-    if len(first) == PAGE and max_id is not None and max_id - window > first[-1]["id"]:
+    if len(first) == PAGE and max_id is not None and max_id - window > first[-1].id:
         start = await _find_start(state, tool, import_id, run_id, max_id, window)
-    kept: deque[dict[str, Any]] = deque(maxlen=count)
+    kept: deque[LogLine] = deque(maxlen=count)
     filtered: Counter[str] = Counter()
     examined, cursor = 0, start
     async for lines in _forward(state, tool, import_id, run_id, start, first if start == 0 else None):
         for line in lines:
             examined += 1
-            cursor = line["id"]
+            cursor = line.id
             if _matches(line, level):
                 kept.append(line)
             else:
-                filtered[str(line.get("level"))] += 1
+                filtered[str(line.level)] += 1
     return LogWindow(list(kept), examined, max_id, start == 0, cursor or None, filtered)
 
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from civis_mcp.models.base import RequestModel
-from civis_mcp.workflows.kinds import Kind
+from civis_mcp.vocabulary import Kind, KindName, RunState, SeverityLevel
 
-KindArg = Literal["import", "csv", "file", "batch"]
+KindArg = KindName
 _KIND = "Kind of import; found automatically when left out."
 
 
@@ -38,15 +38,11 @@ class TailParams(RequestModel):
     kind: KindArg | None = Field(default=None, description=_KIND)
     lines: int = Field(default=50, ge=1, le=1000, description="How many lines (default 50).")
     after_id: int | None = Field(default=None, description="Read lines after this log ID instead of the last ones.")
-    level: Literal["debug", "info", "warn", "error", "fatal"] | None = Field(
-        default=None, description="Only lines at this level or above."
-    )
+    level: SeverityLevel | None = Field(default=None, description="Only lines at this level or above.")
 
 
 class FindParams(RequestModel):
-    state: list[Literal["queued", "running", "succeeded", "failed", "cancelled"]] | None = Field(
-        default=None, description="Only these last-run states."
-    )
+    state: list[RunState] | None = Field(default=None, description="Only these last-run states.")
     kind: Literal["import", "csv", "batch"] | None = Field(default=None, description="Only this kind.")
     q: str | None = Field(default=None, description="Name or ID to search for.")
     scheduled: bool | None = Field(default=None, description="Only scheduled (true) or unscheduled (false).")

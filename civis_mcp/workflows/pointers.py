@@ -10,16 +10,14 @@ Civis, so they are fenced like any upstream text.
 
 from __future__ import annotations
 
-from typing import Any
-
 from civis_mcp.api.client import CivisClient
-from civis_mcp.api.errors import CivisAPIError, CivisMCPError
-from civis_mcp.execution import read_operation
+from civis_mcp.api.errors import CivisAPIError, CivisMCPError, NotFoundError, PermissionDeniedError
 from civis_mcp.models.base import RequestModel
+from civis_mcp.models.sharing import Grantee, Share
 from civis_mcp.operations import Operation
 from civis_mcp.untrusted import fence_inline
 from civis_mcp.workflows.find import identify
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, counterpart, kind_of_path
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, counterpart, read_list
 
 __all__ = ["pointer_for"]
 
@@ -37,9 +35,9 @@ async def pointer_for(client: CivisClient, op: Operation, params: RequestModel, 
     if "id" not in op.path_params or not isinstance(import_id, int):
         return ""
     try:
-        if error.status_code == 404:
+        if isinstance(error, NotFoundError):
             return await _wrong_kind(client, op, import_id)
-        if error.status_code == 403:
+        if isinstance(error, PermissionDeniedError):
             return await _grantors(client, import_id)
     except CivisMCPError:
         pass
@@ -47,7 +45,7 @@ async def pointer_for(client: CivisClient, op: Operation, params: RequestModel, 
 
 
 async def _wrong_kind(client: CivisClient, op: Operation, import_id: int) -> str:
-    kind = kind_of_path(op.path)
+    kind = op.kind
     if kind is None:
         return ""
     found = await identify(client, import_id)
@@ -55,7 +53,7 @@ async def _wrong_kind(client: CivisClient, op: Operation, import_id: int) -> str
         return ""
     other, name = found
     named = f" {fence_inline(name, 120)}" if name else ""
-    tool = counterpart(op.tool_name, kind, other)
+    tool = counterpart(op, other)
     advice = (
         f"use {tool} with id={import_id}"
         if tool
@@ -65,18 +63,17 @@ async def _wrong_kind(client: CivisClient, op: Operation, import_id: int) -> str
 
 
 async def _grantors(client: CivisClient, import_id: int) -> str:
-    shares = (await read_operation(client, "imports_list_shares", id=import_id)).data or []
+    shares = (await read_list(client, "imports_list_shares", Share, id=import_id)).items
     names: list[str] = []
-    for share in shares if isinstance(shares, list) else [shares]:
-        owners = share.get("owners") if isinstance(share, dict) else None
-        if not isinstance(owners, dict):
+    for share in shares:
+        if share.owners is None:
             continue
-        names += [_who(user, "user") for user in owners.get("users") or [] if isinstance(user, dict)]
-        names += [_who(group, "group") for group in owners.get("groups") or [] if isinstance(group, dict)]
+        names += [_who(user, "user") for user in share.owners.users or []]
+        names += [_who(group, "group") for group in share.owners.groups or []]
     if not names:
         return ""
     return f" Who can grant access (manage on import {import_id}): {fence_inline('; '.join(names), 300)}."
 
 
-def _who(grantee: dict[str, Any], kind: str) -> str:
-    return f"{grantee.get('name') or 'unnamed'} ({kind} {grantee.get('id')})"
+def _who(grantee: Grantee, kind: str) -> str:
+    return f"{grantee.name or 'unnamed'} ({kind} {grantee.id})"

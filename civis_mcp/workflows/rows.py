@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.state import AppState
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind
 from civis_mcp.workflows.logs import tail
-from civis_mcp.workflows.models import RowCounts
+from civis_mcp.workflows.models import LogLine, RowCounts
 
 __all__ = ["counts_in", "read_row_counts", "row_counts"]
 
@@ -57,8 +56,8 @@ def row_counts(messages: Iterable[str]) -> RowCounts | None:
     return RowCounts(rows_loaded=loaded, rows_rejected=rejected)
 
 
-def counts_in(lines: Iterable[dict[str, Any]]) -> RowCounts | None:
-    return row_counts(str(line.get("message") or "") for line in lines)
+def counts_in(lines: Iterable[LogLine]) -> RowCounts | None:
+    return row_counts(line.message for line in lines)
 
 
 async def read_row_counts(state: AppState, kind: Kind, import_id: int, run_id: int) -> RowCounts | None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from civis_mcp.api.errors import CivisAPIError
+from civis_mcp.api.errors import NotFoundError
+from civis_mcp.models.common import JobRun
 from civis_mcp.state import AppState
-from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, call
+from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, read, read_list
 from civis_mcp.workflows.models import RunFacts
 
-__all__ = ["ENDED", "WorkflowError", "facts", "find_run", "read_run"]
+__all__ = ["WorkflowError", "facts", "find_run", "read_run"]
 
-ENDED = ("succeeded", "failed", "cancelled")
 _PAGES_SEARCHED = 3
 
 
@@ -19,16 +17,9 @@ class WorkflowError(Exception):
     """A workflow cannot go on; the message says why and what to do."""
 
 
-def facts(run: Any) -> RunFacts:
-    run = run if isinstance(run, dict) else {}
-    return RunFacts(
-        id=run.get("id"),
-        state=run.get("state"),
-        created_at=run.get("created_at"),
-        started_at=run.get("started_at"),
-        finished_at=run.get("finished_at"),
-        error=run.get("error"),
-    )
+def facts(run: JobRun) -> RunFacts:
+    """A run (or a batch import, which carries its one run's state itself) as the workflows report it."""
+    return RunFacts.model_validate(run.model_dump(include=set(RunFacts.model_fields)))
 
 
 async def read_run(state: AppState, kind: Kind, import_id: int, run_id: int) -> RunFacts:
@@ -36,21 +27,20 @@ async def read_run(state: AppState, kind: Kind, import_id: int, run_id: int) -> 
     tools = KIND_TOOLS[kind]
     if kind is Kind.BATCH:
         # A batch import has no runs: the batch itself carries the state, the timing and the error.
-        return facts((await call(state, "imports_get_batches", id=import_id)).data)
+        assert tools.get is not None
+        return facts(await read(state.client, tools.get, JobRun, id=import_id))
     if tools.get_run is not None:
         try:
-            return facts((await call(state, tools.get_run, id=import_id, run_id=run_id)).data)
-        except CivisAPIError as exc:
-            if exc.status_code == 404:
-                raise WorkflowError(f"Run {run_id} of {kind.value} import {import_id} was not found.") from None
-            raise
+            return facts(await read(state.client, tools.get_run, JobRun, id=import_id, run_id=run_id))
+        except NotFoundError:
+            raise WorkflowError(f"Run {run_id} of {kind.value} import {import_id} was not found.") from None
     assert tools.list_runs is not None
     for page in range(1, _PAGES_SEARCHED + 1):
-        runs = (await call(state, tools.list_runs, id=import_id, limit=100, page_num=page)).data or []
-        for run in runs:
-            if isinstance(run, dict) and run.get("id") == run_id:
+        listed = await read_list(state.client, tools.list_runs, JobRun, id=import_id, limit=100, page_num=page)
+        for run in listed.items:
+            if run.id == run_id:
                 return facts(run)
-        if len(runs) < 100:
+        if listed.answered < 100:
             break
     raise WorkflowError(f"Run {run_id} is not among the latest runs of import {import_id}.")
 
@@ -65,28 +55,20 @@ async def find_run(
         return await read_run(state, kind, import_id, run_id), None
     list_runs = KIND_TOOLS[kind].list_runs
     assert list_runs is not None
-    latest: dict[str, Any] | None = None
+    latest: JobRun | None = None
     for page in range(1, _PAGES_SEARCHED + 1):
-        runs = [
-            r
-            for r in (await call(state, list_runs, id=import_id, limit=100, page_num=page)).data or []
-            if isinstance(r, dict)
-        ]
-        runs.sort(key=lambda r: r.get("id") or 0, reverse=True)
+        listed = await read_list(state.client, list_runs, JobRun, id=import_id, limit=100, page_num=page)
+        runs = sorted(listed.items, key=lambda run: run.id or 0, reverse=True)
         if latest is None and runs:
             latest = runs[0]
         if not prefer_failed:
             break
-        failed = next((r for r in runs if r.get("state") == "failed"), None)
+        failed = next((run for run in runs if run.state == "failed"), None)
         if failed is not None:
             return facts(failed), None
-        if len(runs) < 100:
+        if listed.answered < 100:
             break
     if latest is None:
         raise WorkflowError(f"{kind.value.capitalize()} import {import_id} has no runs yet.")
-    note = (
-        f"No failed run among its latest runs; this is the latest run ({latest.get('state')})."
-        if prefer_failed
-        else None
-    )
+    note = f"No failed run among its latest runs; this is the latest run ({latest.state})." if prefer_failed else None
     return facts(latest), note

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import one_line
+from civis_mcp.vocabulary import LOG_LEVEL_RANK
 from civis_mcp.workflows.kinds import KIND_TOOLS, Kind, find_kind
-from civis_mcp.workflows.logs import LEVEL_RANK, read_after, tail
+from civis_mcp.workflows.logs import read_after, tail
 from civis_mcp.workflows.models import LogLine, TailParams, TailResult
 from civis_mcp.workflows.runs import WorkflowError, find_run
 
@@ -34,15 +35,7 @@ async def tail_logs(state: AppState, params: TailParams) -> TailResult:
         note = (
             None if window.complete else "Earlier lines were not read; pass after_id=0 to read the log from its start."
         )
-    lines = [
-        LogLine(
-            id=line["id"],
-            level=line.get("level"),
-            created_at=line.get("created_at"),
-            message=one_line(str(line.get("message") or ""), MAX_LINE),
-        )
-        for line in window.lines
-    ]
+    lines = [line.model_copy(update={"message": one_line(line.message, MAX_LINE)}) for line in window.lines]
     lines, dropped = _fit(lines, state.result_budget - 1_000, keep_newest=params.after_id is None)
     if dropped:
         note = (
@@ -70,13 +63,13 @@ async def tail_logs(state: AppState, params: TailParams) -> TailResult:
 def _filtered_note(filtered: dict[str, int], level: str | None, examined: int) -> str:
     """How many lines ``level`` left out, and the level to ask for to see the most important of them."""
     counts = ", ".join(f"{count} {name}" for name, count in sorted(filtered.items(), key=_rank, reverse=True))
-    highest = max(filtered, key=lambda name: LEVEL_RANK.get(name, 0))
-    see = f" level='{highest}' shows the {highest} lines." if highest in LEVEL_RANK and highest != "unknown" else ""
+    highest = max(filtered, key=lambda name: LOG_LEVEL_RANK.get(name, 0))
+    see = f" level='{highest}' shows the {highest} lines." if highest in LOG_LEVEL_RANK and highest != "unknown" else ""
     return f"level='{level}' left out {sum(filtered.values())} of the {examined} lines examined ({counts});{see}"
 
 
 def _rank(item: tuple[str, int]) -> int:
-    return LEVEL_RANK.get(item[0], 0)
+    return LOG_LEVEL_RANK.get(item[0], 0)
 
 
 def _fit(lines: list[LogLine], budget: int, keep_newest: bool) -> tuple[list[LogLine], int]:

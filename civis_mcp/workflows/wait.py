@@ -18,10 +18,11 @@ import anyio
 
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence_inline
+from civis_mcp.vocabulary import ENDED_RUN_STATES
 from civis_mcp.workflows.kinds import Kind, find_kind
 from civis_mcp.workflows.models import RowCounts, WaitParams, WaitResult
 from civis_mcp.workflows.rows import read_row_counts
-from civis_mcp.workflows.runs import ENDED, WorkflowError, find_run, read_run
+from civis_mcp.workflows.runs import WorkflowError, find_run, read_run
 
 __all__ = ["wait_for_run"]
 
@@ -53,7 +54,7 @@ async def wait_for_run(
     interval = 1.0
     while True:
         waited = await report()
-        if run.state in ENDED:
+        if run.state in ENDED_RUN_STATES:
             rows = await read_row_counts(state, kind, params.import_id, run.id)
             return WaitResult(
                 kind=kind,

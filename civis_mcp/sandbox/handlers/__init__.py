@@ -1,6 +1,5 @@
-"""The handler of every operation, keyed by civis-python method name (importing the modules registers them)."""
+"""The handler functions of the operations, by area; each entry of OPERATIONS names its own (``resolve``)."""
 
-from civis_mcp.sandbox.handlers import csv, files, imports, jobs, runs, sharing
-from civis_mcp.sandbox.handlers.base import HANDLERS, Ctx, Handler, Reply
+from civis_mcp.sandbox.handlers.base import Ctx, Handler, Reply, resolve
 
-__all__ = ["HANDLERS", "Ctx", "Handler", "Reply", "csv", "files", "imports", "jobs", "runs", "sharing"]
+__all__ = ["Ctx", "Handler", "Reply", "resolve"]

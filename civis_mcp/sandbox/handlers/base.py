@@ -1,13 +1,14 @@
-"""What every handler gets and gives: the request context (``Ctx``), the answer (``Reply``), the registry.
+"""What every handler gets and gives: the request context (``Ctx``), the answer (``Reply``), and ``resolve``.
 
-A handler is a plain function ``(ctx, params) -> Reply`` registered under a civis-python method name with
-``@handles("get_files_csv")``; ``params`` is the operation's validated request model. The app pairs each entry of
-OPERATIONS with the handler of the same name, so a route is never written twice. Reply bodies are snake_case
-documents (or lists of them); the app shapes them with the operation's response model.
+A handler is a plain function ``(ctx, params) -> Reply``; ``params`` is the operation's validated request model. Each
+entry of OPERATIONS names its handler (``sandbox="csv.get_csv_import"``) and the app resolves that name when it
+builds the route, so a route is never written twice and there is no registry beside the table. Reply bodies are
+snake_case documents (or lists of them); the app shapes them with the operation's response model.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from civis_mcp.sandbox.runs import RunClock
 from civis_mcp.sandbox.state import Sandbox
 from civis_mcp.sandbox.store import Job, JobKind, Store
 
-__all__ = ["HANDLERS", "Ctx", "Handler", "Reply", "handles", "paged", "sort_by"]
+__all__ = ["Ctx", "Handler", "Reply", "paged", "resolve", "sort_by"]
 
 _NAMES: dict[str, str] = {"import": "Import job", "csv_import": "CSV import", "batch": "Batch import"}
 DEFAULT_PAGE_SIZE = 20
@@ -102,21 +103,26 @@ class Ctx:
 
 
 Handler = Callable[[Ctx, Any], Reply]
-HANDLERS: dict[str, Handler] = {}
-
-H = TypeVar("H", bound=Callable[..., Reply])
+_PACKAGE = "civis_mcp.sandbox.handlers"
 
 
-def handles(method: str) -> Callable[[H], H]:
-    """Register the decorated function as the handler of the operation with this civis-python method name."""
-
-    def register(function: H) -> H:
-        if method in HANDLERS:
-            raise RuntimeError(f"two handlers for {method}")
-        HANDLERS[method] = function
-        return function
-
-    return register
+def resolve(name: str) -> Handler:
+    """The handler an operation names: ``module.function`` under this package, or ``package.module:function``.
+    A clear ``RuntimeError`` when the name points at nothing callable."""
+    absolute = ":" in name
+    module_name, _, function_name = name.rpartition(":" if absolute else ".")
+    if not absolute:
+        module_name = f"{_PACKAGE}.{module_name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # the module exists but imports something missing: that error, not this one
+        raise RuntimeError(f"no sandbox handler {name!r}: there is no module {module_name}") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise RuntimeError(f"no sandbox handler {name!r}: {module_name} has no function {function_name!r}")
+    return function  # type: ignore[no-any-return]
 
 
 T = TypeVar("T")

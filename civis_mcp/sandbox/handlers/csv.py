@@ -6,7 +6,7 @@ from typing import Any
 
 from civis_mcp import models as m
 from civis_mcp.sandbox.errors import unprocessable
-from civis_mcp.sandbox.handlers.base import Ctx, Reply, handles
+from civis_mcp.sandbox.handlers.base import Ctx, Reply
 from civis_mcp.sandbox.store import JobKind
 from civis_mcp.sandbox.views import csv_import_view
 
@@ -62,19 +62,16 @@ def _settings(ctx: Ctx, p: m.CreateCsvImportParams | m.ReplaceCsvImportParams) -
     return doc
 
 
-@handles("post_files_csv")
 def create_csv_import(ctx: Ctx, p: m.CreateCsvImportParams) -> Reply:
     job = ctx.store.create_job("csv_import", ctx.caller_id, _settings(ctx, p), hidden=bool(p.hidden))
     return Reply(201, csv_import_view(job, "manage"))
 
 
-@handles("get_files_csv")
 def get_csv_import(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, level = ctx.job(p.id, CSV, "read")
     return Reply(200, csv_import_view(job, level))
 
 
-@handles("put_files_csv")
 def replace_csv_import(ctx: Ctx, p: m.ReplaceCsvImportParams) -> Reply:
     job, level = ctx.job(p.id, CSV, "write")
     job.doc = _settings(ctx, p)
@@ -82,7 +79,6 @@ def replace_csv_import(ctx: Ctx, p: m.ReplaceCsvImportParams) -> Reply:
     return Reply(200, csv_import_view(job, level))
 
 
-@handles("patch_files_csv")
 def update_csv_import(ctx: Ctx, p: m.UpdateCsvImportParams) -> Reply:
     job, level = ctx.job(p.id, CSV, "write")
     given = p.model_dump(exclude_unset=True, exclude={"id"})
@@ -105,7 +101,6 @@ def update_csv_import(ctx: Ctx, p: m.UpdateCsvImportParams) -> Reply:
     return Reply(200, csv_import_view(job, level))
 
 
-@handles("put_files_csv_archive")
 def archive_csv_import(ctx: Ctx, p: m.ArchiveParams) -> Reply:
     job, level = ctx.job(p.id, CSV, "manage")
     job.archived = p.status

@@ -13,7 +13,7 @@ from typing import Any
 
 from civis_mcp import models as m
 from civis_mcp.sandbox.access import at_least
-from civis_mcp.sandbox.handlers.base import Ctx, Reply, handles, paged, sort_by
+from civis_mcp.sandbox.handlers.base import Ctx, Reply, paged, sort_by
 from civis_mcp.sandbox.store import JobKind
 from civis_mcp.sandbox.views import DEFAULT_NOTIFICATIONS, DEFAULT_SCHEDULE, DEFAULT_TIME_ZONE, batch_view
 
@@ -31,7 +31,6 @@ def upload_fields(file_id: int, token: str) -> dict[str, str]:
     }
 
 
-@handles("post_files")
 def create_file_import(ctx: Ctx, p: m.CreateFileImportParams) -> Reply:
     ctx.check_host(p.remote_host_id, "remote_host_id")
     ctx.check_credential(p.credential_id, "credential_id")
@@ -94,7 +93,6 @@ def create_file_import(ctx: Ctx, p: m.CreateFileImportParams) -> Reply:
     )
 
 
-@handles("list_batches")
 def list_batches(ctx: Ctx, p: m.ListBatchesParams) -> Reply:
     jobs = [
         job
@@ -108,7 +106,6 @@ def list_batches(ctx: Ctx, p: m.ListBatchesParams) -> Reply:
     return paged([batch_view(job, ctx.store.last_run(job.id)) for job in ordered], limit=p.limit, page_num=p.page_num)
 
 
-@handles("post_batches")
 def create_batch(ctx: Ctx, p: m.CreateBatchImportParams) -> Reply:
     ctx.check_host(p.remote_host_id, "remote_host_id")
     ctx.check_credential(p.credential_id, "credential_id")
@@ -123,7 +120,6 @@ def create_batch(ctx: Ctx, p: m.CreateBatchImportParams) -> Reply:
     return Reply(201, batch_view(job, run))
 
 
-@handles("get_batches")
 def get_batch(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, _ = ctx.job(p.id, BATCH, "read")
     return Reply(200, batch_view(job, ctx.store.last_run(job.id)))

@@ -7,7 +7,7 @@ from typing import Any
 
 from civis_mcp import models as m
 from civis_mcp.sandbox.errors import ApiError, not_found, unprocessable
-from civis_mcp.sandbox.handlers.base import Ctx, Reply, handles, paged, sort_by
+from civis_mcp.sandbox.handlers.base import Ctx, Reply, paged, sort_by
 from civis_mcp.sandbox.store import Job, JobKind, SyncRecord
 from civis_mcp.sandbox.views import (
     DEFAULT_NOTIFICATIONS,
@@ -32,7 +32,6 @@ def _names(text: str) -> set[str]:
     return {part.strip() for part in text.split(",") if part.strip()}
 
 
-@handles("list")
 def list_imports(ctx: Ctx, p: m.ListImportsParams) -> Reply:
     types = _names(p.type) if p.type else None
     if p.source and not (types and "Dbsync" in types):
@@ -81,7 +80,6 @@ def list_imports(ctx: Ctx, p: m.ListImportsParams) -> Reply:
     return paged([view for _, view in ordered], limit=p.limit, page_num=p.page_num)
 
 
-@handles("get")
 def get_import(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, level = ctx.job(p.id, IMPORT, "read")
     return Reply(200, import_view(ctx.store, job, level))
@@ -128,7 +126,6 @@ def _import_settings(ctx: Ctx, p: m.CreateImportParams | m.ReplaceImportParams, 
     }
 
 
-@handles("post")
 def create_import(ctx: Ctx, p: m.CreateImportParams) -> Reply:
     doc = _import_settings(ctx, p, None)
     doc["running_as_id"] = None
@@ -136,7 +133,6 @@ def create_import(ctx: Ctx, p: m.CreateImportParams) -> Reply:
     return Reply(201, import_view(ctx.store, job, "manage"))
 
 
-@handles("put")
 def replace_import(ctx: Ctx, p: m.ReplaceImportParams) -> Reply:
     job, level = ctx.job(p.id, IMPORT, "write")
     keep: dict[str, Any] = {key: job.doc[key] for key in ("running_as_id", "file_import") if key in job.doc}
@@ -145,7 +141,6 @@ def replace_import(ctx: Ctx, p: m.ReplaceImportParams) -> Reply:
     return Reply(200, import_view(ctx.store, job, level))
 
 
-@handles("patch")
 def update_import(ctx: Ctx, p: m.UpdateImportParams) -> Reply:
     job, level = ctx.job(p.id, IMPORT, "write")
     given = p.model_dump(exclude_unset=True)
@@ -177,7 +172,6 @@ def update_import(ctx: Ctx, p: m.UpdateImportParams) -> Reply:
     return Reply(200, import_view(ctx.store, job, level))
 
 
-@handles("post_clone")
 def clone_import(ctx: Ctx, p: m.CloneImportParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read")
     doc = copy.deepcopy(job.doc)
@@ -195,7 +189,6 @@ def clone_import(ctx: Ctx, p: m.CloneImportParams) -> Reply:
     return Reply(201, import_view(ctx.store, clone, "manage"))
 
 
-@handles("put_archive")
 def archive_import(ctx: Ctx, p: m.ArchiveParams) -> Reply:
     job, level = ctx.job(p.id, IMPORT, "manage")
     job.archived = p.status
@@ -256,7 +249,6 @@ def _options(given: dict[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in (given or {}).items() if value is not None}
 
 
-@handles("post_syncs")
 def create_sync(ctx: Ctx, p: m.CreateSyncParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "write")
     given = p.model_dump(exclude_unset=True)
@@ -270,7 +262,6 @@ def create_sync(ctx: Ctx, p: m.CreateSyncParams) -> Reply:
     return Reply(201, sync_view(ctx.store, sync))
 
 
-@handles("put_syncs")
 def replace_sync(ctx: Ctx, p: m.ReplaceSyncParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "write")
     sync = _sync_or_404(ctx, job, p.sync_id)
@@ -300,7 +291,6 @@ def _merge_side(ctx: Ctx, job: Job, current: dict[str, Any], patch: dict[str, An
     return _sync_side(ctx, job, {kind: merged}, name)
 
 
-@handles("patch_syncs")
 def update_sync(ctx: Ctx, p: m.UpdateSyncParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "write")
     sync = _sync_or_404(ctx, job, p.sync_id)
@@ -315,7 +305,6 @@ def update_sync(ctx: Ctx, p: m.UpdateSyncParams) -> Reply:
     return Reply(200, sync_view(ctx.store, sync, legacy=False))
 
 
-@handles("put_syncs_archive")
 def archive_sync(ctx: Ctx, p: m.ArchiveSyncParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "manage")
     sync = _sync_or_404(ctx, job, p.sync_id)

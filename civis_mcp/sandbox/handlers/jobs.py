@@ -7,7 +7,7 @@ from typing import Any
 from civis_mcp.jobs import CSV_IMPORT_TYPE, IMPORT_TYPE
 from civis_mcp.models.jobs import ListJobsParams
 from civis_mcp.sandbox.access import at_least
-from civis_mcp.sandbox.handlers.base import Ctx, Reply, handles, paged, sort_by
+from civis_mcp.sandbox.handlers.base import Ctx, Reply, paged, sort_by
 from civis_mcp.sandbox.handlers.imports import _ids, _names
 from civis_mcp.sandbox.store import Job
 from civis_mcp.sandbox.views import DEFAULT_SCHEDULE, import_state, job_run_view, user_view
@@ -40,7 +40,6 @@ def _matches_query(summary: dict[str, Any], q: str) -> bool:
     return needle == str(summary["id"]) or any(needle in str(summary[key] or "").lower() for key in ("name", "type"))
 
 
-@handles("find")
 def list_jobs(ctx: Ctx, p: ListJobsParams) -> Reply:
     states = _names(p.state) if p.state else None
     types = _names(p.type) if p.type else None

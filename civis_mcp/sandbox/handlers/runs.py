@@ -17,7 +17,7 @@ from typing import Any
 
 from civis_mcp import models as m
 from civis_mcp.sandbox.errors import not_found
-from civis_mcp.sandbox.handlers.base import Ctx, Reply, handles, paged, sort_by
+from civis_mcp.sandbox.handlers.base import Ctx, Reply, paged, sort_by
 from civis_mcp.sandbox.runs import cancel_run
 from civis_mcp.sandbox.store import Job, JobKind, Run
 from civis_mcp.sandbox.views import import_inputs_view, run_view
@@ -70,19 +70,16 @@ def _cancelled(run: Run) -> dict[str, Any]:
 # --- import jobs ------------------------------------------------------------------------------------------------------
 
 
-@handles("post_runs")
 def start_import_run(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "write")
     return Reply(202, {"run_id": _start(ctx, job).id})
 
 
-@handles("list_runs")
 def list_import_runs(ctx: Ctx, p: m.ListRunsParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read")
     return _list(ctx, job, p)
 
 
-@handles("post_cancel")
 def cancel_import_run(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     """Cancel the job's active run; with none active, report the last run unchanged (state succeeded/failed/...)."""
     job, _ = ctx.job(p.id, IMPORT, "write")
@@ -94,7 +91,6 @@ def cancel_import_run(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     return Reply(202, _cancelled(run))
 
 
-@handles("list_runs_logs")
 def import_run_logs(ctx: Ctx, p: m.RunLogsParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read")
     return _logs(ctx, _run_of(ctx, job, p.run_id), p)
@@ -103,38 +99,32 @@ def import_run_logs(ctx: Ctx, p: m.RunLogsParams) -> Reply:
 # --- file imports -----------------------------------------------------------------------------------------------------
 
 
-@handles("post_files_runs")
 def start_file_import_run(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "write", "File import")
     return Reply(202, run_view(_start(ctx, job)))
 
 
-@handles("list_files_runs")
 def list_file_import_runs(ctx: Ctx, p: m.ListRunsParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read", "File import")
     return _list(ctx, job, p)
 
 
-@handles("get_files_runs")
 def get_file_import_run(ctx: Ctx, p: m.RunIdParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read", "File import")
     return Reply(200, run_view(_run_of(ctx, job, p.run_id)))
 
 
-@handles("delete_files_runs")
 def cancel_file_import_run(ctx: Ctx, p: m.RunIdParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "write", "File import")
     _cancel(ctx, _run_of(ctx, job, p.run_id))
     return Reply(202)
 
 
-@handles("list_files_runs_logs")
 def file_import_run_logs(ctx: Ctx, p: m.RunLogsParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read", "File import")
     return _logs(ctx, _run_of(ctx, job, p.run_id), p)
 
 
-@handles("get_files_runs_inputs")
 def file_import_run_inputs(ctx: Ctx, p: m.RunIdParams) -> Reply:
     job, _ = ctx.job(p.id, IMPORT, "read", "File import")
     run = _run_of(ctx, job, p.run_id)
@@ -144,38 +134,32 @@ def file_import_run_inputs(ctx: Ctx, p: m.RunIdParams) -> Reply:
 # --- CSV imports ------------------------------------------------------------------------------------------------------
 
 
-@handles("post_files_csv_runs")
 def start_csv_run(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, _ = ctx.job(p.id, CSV, "write")
     return Reply(202, run_view(_start(ctx, job)))
 
 
-@handles("list_files_csv_runs")
 def list_csv_runs(ctx: Ctx, p: m.ListRunsParams) -> Reply:
     job, _ = ctx.job(p.id, CSV, "read")
     return _list(ctx, job, p)
 
 
-@handles("get_files_csv_runs")
 def get_csv_run(ctx: Ctx, p: m.RunIdParams) -> Reply:
     job, _ = ctx.job(p.id, CSV, "read")
     return Reply(200, run_view(_run_of(ctx, job, p.run_id)))
 
 
-@handles("delete_files_csv_runs")
 def cancel_csv_run(ctx: Ctx, p: m.RunIdParams) -> Reply:
     job, _ = ctx.job(p.id, CSV, "write")
     _cancel(ctx, _run_of(ctx, job, p.run_id))
     return Reply(202)
 
 
-@handles("list_files_csv_runs_logs")
 def csv_run_logs(ctx: Ctx, p: m.RunLogsParams) -> Reply:
     job, _ = ctx.job(p.id, CSV, "read")
     return _logs(ctx, _run_of(ctx, job, p.run_id), p)
 
 
-@handles("get_files_csv_runs_inputs")
 def csv_run_inputs(ctx: Ctx, p: m.RunIdParams) -> Reply:
     job, _ = ctx.job(p.id, CSV, "read")
     run = _run_of(ctx, job, p.run_id)

@@ -14,7 +14,7 @@ from civis_mcp.sandbox.access import at_least, dependency_level
 from civis_mcp.sandbox.demo import DEMO_USER_ID
 from civis_mcp.sandbox.demo_files import DEMO_FILES
 from civis_mcp.sandbox.errors import ApiError, not_found, unprocessable
-from civis_mcp.sandbox.handlers.base import Ctx, Reply, handles
+from civis_mcp.sandbox.handlers.base import Ctx, Reply
 from civis_mcp.sandbox.store import GranteeType, Job, JobKind
 from civis_mcp.sandbox.views import project_view
 
@@ -48,7 +48,6 @@ def share_index(ctx: Ctx, job: Job) -> dict[str, Any]:
     }
 
 
-@handles("list_shares")
 def list_shares(ctx: Ctx, p: m.ImportIdParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "read", WHAT)
     return Reply(200, [share_index(ctx, job)])
@@ -65,21 +64,18 @@ def _share(ctx: Ctx, job: Job, grantee_type: GranteeType, ids: list[int], level:
             ctx.store.set_share(job.id, grantee_type, grantee_id, level)
 
 
-@handles("put_shares_users")
 def share_with_users(ctx: Ctx, p: m.ShareWithUsersParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "manage", WHAT)
     _share(ctx, job, "user", p.user_ids, p.permission_level)
     return Reply(200, share_index(ctx, job))
 
 
-@handles("put_shares_groups")
 def share_with_groups(ctx: Ctx, p: m.ShareWithGroupsParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "manage", WHAT)
     _share(ctx, job, "group", p.group_ids, p.permission_level)
     return Reply(200, share_index(ctx, job))
 
 
-@handles("delete_shares_users")
 def revoke_user(ctx: Ctx, p: m.RevokeUserShareParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "manage", WHAT)
     if p.user_id == job.owner_id:
@@ -90,7 +86,6 @@ def revoke_user(ctx: Ctx, p: m.RevokeUserShareParams) -> Reply:
     return Reply(204)
 
 
-@handles("delete_shares_groups")
 def revoke_group(ctx: Ctx, p: m.RevokeGroupShareParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "manage", WHAT)
     if ctx.store.get_entry("group", p.group_id) is None:
@@ -170,7 +165,6 @@ def _dependency_view(ctx: Ctx, kind: str, entry: dict[str, Any], target_id: int 
     }
 
 
-@handles("list_dependencies")
 def list_dependencies(ctx: Ctx, p: m.ListDependenciesParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "read", WHAT)
     if p.user_id is not None:
@@ -190,7 +184,6 @@ def _grant(ctx: Ctx, kind: str, entry: dict[str, Any], user_id: int) -> bool:
     return True
 
 
-@handles("put_transfer")
 def transfer(ctx: Ctx, p: m.TransferParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "manage", WHAT)
     ctx.user(p.user_id, "user_id")
@@ -213,7 +206,6 @@ def transfer(ctx: Ctx, p: m.TransferParams) -> Reply:
 # --- projects ---------------------------------------------------------------------------------------------------------
 
 
-@handles("list_projects")
 def list_projects(ctx: Ctx, p: m.ListProjectsParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "read", WHAT)
     views = []
@@ -233,7 +225,6 @@ def _project(ctx: Ctx, project_id: int) -> dict[str, Any]:
     return project
 
 
-@handles("put_projects")
 def add_to_project(ctx: Ctx, p: m.ProjectLinkParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "write", WHAT)
     _project(ctx, p.project_id)
@@ -241,7 +232,6 @@ def add_to_project(ctx: Ctx, p: m.ProjectLinkParams) -> Reply:
     return Reply(204)
 
 
-@handles("delete_projects")
 def remove_from_project(ctx: Ctx, p: m.ProjectLinkParams) -> Reply:
     job, _ = ctx.job(p.id, SHAREABLE, "write", WHAT)
     _project(ctx, p.project_id)
