@@ -627,7 +627,7 @@ async def test_a_wait_sends_progress_between_polls_so_the_stream_is_never_idle_l
         )
     assert not result.is_error, text_of(result)
     polls = slow_rec.requests.to(polls_path, mark)
-    # Polls at about 0, 1 and 3 s (backing off); progress also inside the 1 s and 2 s pauses.
+    # Polls at about 0, 0.25, 0.75, 1.75 and 3 s (backing off); progress also inside the pauses longer than 0.3 s.
     assert len(seen) >= len(polls) + 3, (len(seen), len(polls))
     assert all(_PROGRESS.fullmatch(message or "") for message in seen), seen
 
