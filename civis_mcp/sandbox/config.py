@@ -110,6 +110,8 @@ class SandboxConfig:
     """The demo user the API key belongs to (default: ``demo.DEMO_USER_ID``)."""
     run_step_seconds: float = 0.2
     """Seconds a run spends queued, and then running, before it does its work."""
+    manual_clock: bool = False
+    """For tests: runs move a step only when the test calls ``RunClock.advance`` (``run_step_seconds`` unused)."""
     rate_limit_per_minute: int = 10_000
     faults: FaultConfig = field(default_factory=FaultConfig)
     seed: int = 0

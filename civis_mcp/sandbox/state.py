@@ -147,7 +147,7 @@ class Sandbox:
         if caller is None:
             raise ValueError(f"caller_id {self.caller_id} is not a user of this sandbox.")
         self.caller_name = str(caller.get("name") or caller.get("username") or self.caller_id)
-        self.clock = RunClock(self.store, self.hosts, config.run_step_seconds)
+        self.clock = RunClock(self.store, self.hosts, config.run_step_seconds, manual=config.manual_clock)
         self.rate = RateLimiter(config.rate_limit_per_minute)
         self.faults = FaultDice(config.faults, config.seed)
         self.stopping = threading.Event()
