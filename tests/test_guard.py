@@ -265,24 +265,58 @@ REFUSALS = (
 )
 
 
-@pytest.mark.parametrize("refusal", REFUSALS, ids=str)
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("tool", TOOLS)
-async def test_every_refusal_path_sends_no_write(
-    tool: str, mode: str, refusal: Refusal, world: CivisWorld, fake: FakeCivis, server: MCPServer
+# The refusal paths are the guard's, the same code for every tool; what differs per tool is its argument model (which
+# must refuse ``confirm``/``force``) and its preview (the reads and facts). So: every refusal in both modes, each on a
+# different tool in turn (the 14 pairs cover the 12 tools); and every tool against the consent a client can smuggle
+# in (arguments, ``_meta``) or lack (no elicitation). With the per-tool yes (above) and the per-tool decline
+# (``test_answers_seeded_by_the_client_are_not_consent``), every tool is seen both accepted and refused.
+REFUSAL_GRID = tuple(
+    (refusal, mode, TOOLS[index % len(TOOLS)])
+    for index, (refusal, mode) in enumerate((refusal, mode) for refusal in REFUSALS for mode in MODES)
+)
+SMUGGLED = tuple(
+    r for r in REFUSALS if r.name in ("no-elicitation", "confirm-argument", "force-argument", "meta-consent")
+)
+
+
+async def assert_refusal_sends_no_write(
+    server: MCPServer, fake: FakeCivis, mode: str, tool: str, refusal: Refusal
 ) -> None:
     case = CASES[tool]
+    fake.clear()
     asker = Asker(*refusal.answers) if refusal.answers is not None else None
     arguments = {**case.arguments, **(refusal.extra or {})}
     result = await call(server, mode, tool, arguments, asker, meta=refusal.meta)
 
     assert_refused(result, fake, tool, refusal.reason)
     assert all(r.method == "GET" for r in fake.requests)
-    assert bool(fake.requests) == refusal.reads  # unknown arguments are refused before anything is read
+    assert bool(fake.requests) == refusal.reads, (tool, refusal)  # unknown arguments: refused before any read
     if asker is not None:
         assert len(asker.questions) == (1 if refusal.asks else 0)
         if refusal.asks:
             assert all(fact in asker.questions[0] for fact in case.facts)
+
+
+def test_the_refusal_grid_covers_every_tool_refusal_and_mode() -> None:
+    assert {tool for _, _, tool in REFUSAL_GRID} == set(TOOLS)
+    assert {(refusal.name, mode) for refusal, mode, _ in REFUSAL_GRID} == {(r.name, m) for r in REFUSALS for m in MODES}
+    assert len(SMUGGLED) == 4
+
+
+@pytest.mark.parametrize(("refusal", "mode", "tool"), REFUSAL_GRID, ids=str)
+async def test_every_refusal_path_sends_no_write(
+    tool: str, mode: str, refusal: Refusal, world: CivisWorld, fake: FakeCivis, server: MCPServer
+) -> None:
+    await assert_refusal_sends_no_write(server, fake, mode, tool, refusal)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+async def test_every_tool_refuses_smuggled_or_impossible_consent(
+    tool: str, world: CivisWorld, fake: FakeCivis, server: MCPServer
+) -> None:
+    mode = MODES[TOOLS.index(tool) % len(MODES)]
+    for refusal in SMUGGLED:
+        await assert_refusal_sends_no_write(server, fake, mode, tool, refusal)
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -642,13 +676,14 @@ async def test_archive_previews_state_only_what_they_read(tool: str, world: Civi
 _HALVES = (frozenset(TOOLS[:6]), frozenset(TOOLS[6:]))
 
 
-@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("tool", TOOLS)
 async def test_allow_unconfirmed_lets_exactly_the_named_tools_run_without_a_human(
-    tool: str, mode: str, world: CivisWorld, fake: FakeCivis
+    tool: str, world: CivisWorld, fake: FakeCivis
 ) -> None:
     """Two servers each allow half of the tools: the allowed tool writes once without a question; the server that
-    does not allow it still refuses it."""
+    does not allow it still refuses it. No question is put, so the protocol mode does not matter: the tools take
+    turns with the two modes."""
+    mode = MODES[TOOLS.index(tool) % len(MODES)]
     allowing, other = (_HALVES[0], _HALVES[1]) if tool in _HALVES[0] else (_HALVES[1], _HALVES[0])
     case = CASES[tool]
 
