@@ -100,13 +100,18 @@ class Recorded:
 
 
 @contextmanager
-def recorded_sandbox(run_step_seconds: float = 0.05) -> Iterator[Recorded]:
-    """A sandbox on 127.0.0.1 whose every served request is recorded."""
+def recorded_sandbox(run_step_seconds: float = 0.05, *, manual_clock: bool = False) -> Iterator[Recorded]:
+    """A sandbox on 127.0.0.1 whose every served request is recorded. With ``manual_clock`` its runs move only when
+    the test calls ``advance`` (see ``advance_runs``)."""
     requests = Requests()
-    with running_sandbox(
-        SandboxConfig(run_step_seconds=run_step_seconds), middleware=[Middleware(_Recorder, requests=requests)]
-    ) as running:
+    config = SandboxConfig(run_step_seconds=run_step_seconds, manual_clock=manual_clock)
+    with running_sandbox(config, middleware=[Middleware(_Recorder, requests=requests)]) as running:
         yield Recorded(running, requests)
+
+
+async def advance_runs(sandbox: RunningSandbox, steps: int = 2) -> None:
+    """Manual clock: move every run of ``sandbox`` ``steps`` steps (2: a queued run is started and its work done)."""
+    await sandbox.state.clock.advance(steps)
 
 
 # --- MCP clients ------------------------------------------------------------------------------------------------------
