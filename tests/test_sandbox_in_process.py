@@ -139,3 +139,12 @@ async def test_in_process_state_is_closed_when_the_block_ends() -> None:
     assert sandbox.state.stopping.is_set()
     await asyncio.sleep(0)
     assert not sandbox.state.clock._tasks
+
+
+def test_a_sync_test_advances_a_threaded_sandbox_s_clock() -> None:
+    with running_sandbox(SandboxConfig(manual_clock=True)) as sandbox, http(sandbox) as api:
+        run = _data(api.post(RUNS))
+        sandbox.state.clock.advance_from_thread()
+        assert _data(api.get(f"{RUNS}/{run['id']}"))["state"] == "running"
+        sandbox.state.clock.advance_from_thread()
+        assert _data(api.get(f"{RUNS}/{run['id']}"))["state"] == "succeeded"

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,8 +110,9 @@ class LongLog:
         return [line.id for line in self.lines]
 
 
-@pytest.fixture
-async def long_log() -> AsyncIterator[LongLog]:
+@pytest.fixture(scope="module")
+def long_log() -> Iterator[LongLog]:
+    """Shared by the tests of this module that only read it (they look at requests since a mark of their own)."""
     with recorded_sandbox(manual_clock=True) as recorded:
         sandbox = recorded.sandbox
         import_id = d.DEMO_BAD_ROWS_CSV_IMPORT_ID
@@ -120,7 +121,7 @@ async def long_log() -> AsyncIterator[LongLog]:
             assert started.status_code == 202, started.text
             run_id = int(started.json()["id"])
             append_log_lines(sandbox, run_id, LONG_LOG_LINES)  # while the run is still queued
-            await advance_runs(sandbox)
+            sandbox.state.clock.advance_from_thread(2)
             assert api.get(f"/imports/files/csv/{import_id}/runs/{run_id}").json()["state"] == "failed"
         lines = run_log(sandbox, run_id)
         assert len(lines) > LONG_LOG_LINES

@@ -197,6 +197,14 @@ class RunClock:
             return
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.advance(steps), loop))
 
+    def advance_from_thread(self, steps: int = 1) -> None:
+        """``advance`` for a caller without an event loop (a sync test beside a sandbox served in a thread): the
+        steps are taken on the server's loop and this returns once they have settled."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the run clock has not started: the sandbox is not serving.")
+        asyncio.run_coroutine_threadsafe(self.advance(steps), loop).result(_SETTLE_TIMEOUT * (steps + 1))
+
     async def _advance_once(self) -> None:
         await self._settle()  # a run started just now reaches its first step before that step ends
         released, self._gate = self._current_gate(), asyncio.Event()
