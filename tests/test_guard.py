@@ -806,11 +806,15 @@ async def test_read_only_hides_and_refuses_in_process(mode: str, world: CivisWor
     assert asker.questions == []
 
 
-# Each: flags, environment, the tools listed. Started side by side: each start takes a second or two.
-SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
-    "env-read-only": ((), {"CIVIS_MCP_READ_ONLY": "1"}, set(READ_TOOLS)),
-    "toolsets-sharing": (("--toolsets", "sharing"), {}, _toolset("sharing")),
-    "tools": (("--tools", "imports_get,imports_patch"), {}, {"imports_get", "imports_patch"}),
+# Each: the environment, the tools listed. In process: the selection itself (Settings -> tools/list).
+SELECTIONS: dict[str, tuple[dict[str, str], set[str]]] = {
+    "env-read-only": ({"CIVIS_MCP_READ_ONLY": "1"}, set(READ_TOOLS)),
+    "toolsets-sharing": ({"CIVIS_MCP_TOOLSETS": "sharing"}, _toolset("sharing")),
+    "tools": ({"CIVIS_MCP_TOOLS": "imports_get,imports_patch"}, {"imports_get", "imports_patch"}),
+}
+# Each: flags, environment, the tools listed. Over stdio, started side by side: the command line's flags (--read-only,
+# --toolsets, --tools) and the environment reach the selection, and read-only wins over both.
+STDIO_SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
     "read-only-wins-over-toolsets": (
         ("--read-only", "--toolsets", "sharing"),
         {},
@@ -824,6 +828,14 @@ SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
 }
 
 
+@pytest.mark.parametrize("name", SELECTIONS)
+async def test_serve_selection_in_process(name: str, fake: FakeCivis) -> None:
+    environ, expected = SELECTIONS[name]
+    settings = Settings.from_env({"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url, **environ})
+    async with Client(build_server(settings)) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} == expected
+
+
 async def test_serve_selection_over_stdio(fake: FakeCivis) -> None:
     listed: dict[str, set[str]] = {}
 
@@ -831,9 +843,9 @@ async def test_serve_selection_over_stdio(fake: FakeCivis) -> None:
         listed[name] = await listed_tools(serve_params(fake, *flags, **env))
 
     async with anyio.create_task_group() as group:
-        for name, (flags, env, _) in SELECTIONS.items():
+        for name, (flags, env, _) in STDIO_SELECTIONS.items():
             group.start_soon(list_one, name, flags, env)
-    assert listed == {name: expected for name, (_, _, expected) in SELECTIONS.items()}
+    assert listed == {name: expected for name, (_, _, expected) in STDIO_SELECTIONS.items()}
 
 
 # Each: flags, what the error on stderr must name.
