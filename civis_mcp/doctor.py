@@ -90,12 +90,14 @@ def run_doctor(
     serve_flags: Sequence[str] = (),
     sandbox: bool = False,
     expect: Sequence[str] = (),
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Make every check, print the configurations; 0 when every check passed, else 1.
 
     ``settings`` is what ``serve`` would run with, or the error that reading them raised; ``serve_flags`` are the
-    ``serve`` flags that made them, repeated in the printed configurations."""
+    ``serve`` flags that made them, repeated in the printed configurations. ``out`` defaults to ``sys.stdout`` as it
+    is when called (not as it was at import), so a redirected stdout is honoured."""
+    out = sys.stdout if out is None else out
     doctor = Doctor(out)
     out.write(f"civis-mcp doctor {'(against an embedded sandbox)' if sandbox else ''}\n")
     command = [*command_of_this_install(), "serve", *(["--sandbox"] if sandbox else []), *serve_flags]

@@ -23,15 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-import civis_mcp.sandbox.server as sandbox_server
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
 
@@ -128,15 +127,10 @@ class TwoUserSandbox:
 @contextmanager
 def two_user_sandbox() -> Iterator[TwoUserSandbox]:
     requests = Requests()
-    original = sandbox_server.create_app
-
-    def create_app(config: SandboxConfig | None = None, *, sandbox: Any = None) -> Any:
-        return _Recorder(original(config, sandbox=sandbox), requests)
-
     config = SandboxConfig(
         api_key=ALICE_KEY, caller_id=d.DEMO_USER_ID, user_keys=((BOB_KEY, d.DEMO_OUTSIDER_ID),), run_step_seconds=0.05
     )
-    with mock.patch.object(sandbox_server, "create_app", create_app), running_sandbox(config) as running:
+    with running_sandbox(config, middleware=[Middleware(_Recorder, requests=requests)]) as running:
         yield TwoUserSandbox(running, requests)
 
 

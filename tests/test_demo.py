@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -11,35 +10,12 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 
 from civis_mcp.cli import main
-from civis_mcp.demo import clip, play
+from civis_mcp.demo import clip
 from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_FAILED_CSV_IMPORT_ID, DEMO_FAILURES
 
 
 def _environment_without_civis() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(("CIVIS_API", "CIVIS_MCP"))}
-
-
-async def test_demo_repairs_the_failed_csv_import() -> None:
-    out = io.StringIO()
-    outcome = await play(out)
-    transcript = out.getvalue()
-    assert outcome.repaired_import_id == DEMO_FAILED_CSV_IMPORT_ID
-    assert outcome.final_state == "succeeded"
-    # The scripted session: find the failed CSV import, read its logs, diagnose, fix, rerun, wait.
-    assert outcome.steps[:1] == ["imports_find"]  # found in one call, no ID guessed
-    for step in (
-        "imports_tail_logs",
-        "imports_diagnose_run",
-        "imports_patch_files_csv",
-        "imports_post_files_csv_runs",
-        "imports_wait_for_run",
-    ):
-        assert step in outcome.steps
-    assert "column_delimiter='pipe'" in transcript
-    assert transcript.rstrip().endswith("succeeded.")
-    # The long error line is cut for the transcript, and reads as cut.
-    (mismatch,) = [line for line in transcript.splitlines() if "Column count mismatch" in line]
-    assert mismatch.endswith("…") and len(mismatch) < 200, mismatch
 
 
 def test_clip_cuts_at_a_word_boundary_and_says_so() -> None:
@@ -51,7 +27,9 @@ def test_clip_cuts_at_a_word_boundary_and_says_so() -> None:
     assert all(len(clip("word " * 40, limit)) <= limit for limit in range(2, 120))
 
 
-def test_demo_command_exits_zero_without_credentials() -> None:
+def test_demo_command_repairs_the_failed_csv_import_without_credentials() -> None:
+    """The demo, run once, end to end: the command a new user types, a sandbox, civis-mcp over stdio, the scripted
+    session."""
     done = subprocess.run(
         [sys.executable, "-m", "civis_mcp", "demo"],
         capture_output=True,
@@ -61,8 +39,27 @@ def test_demo_command_exits_zero_without_credentials() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "Run succeeded: loaded 30 rows" in done.stdout
-    assert done.stdout.rstrip().endswith("succeeded.")
+    transcript = done.stdout
+    assert "Run succeeded: loaded 30 rows" in transcript
+    assert transcript.rstrip().endswith("succeeded.")
+    assert f"CSV import {DEMO_FAILED_CSV_IMPORT_ID} is repaired" in transcript
+    # The scripted session: find the failed CSV import (in one call, no ID guessed), read its logs, diagnose, fix,
+    # rerun, wait.
+    steps = [line.split()[1].split("(")[0] for line in transcript.splitlines() if line.startswith("tool ")]
+    assert steps[:1] == ["imports_find"], steps
+    expected = [
+        "imports_tail_logs",
+        "imports_diagnose_run",
+        "imports_patch_files_csv",
+        "imports_post_files_csv_runs",
+        "imports_wait_for_run",
+    ]
+    remaining = iter(steps)
+    assert all(step in remaining for step in expected), steps  # in this order, other calls between
+    assert "column_delimiter='pipe'" in transcript
+    # The long error line is cut for the transcript, and reads as cut.
+    (mismatch,) = [line for line in transcript.splitlines() if "Column count mismatch" in line]
+    assert mismatch.endswith("…") and len(mismatch) < 200, mismatch
 
 
 def test_demo_list_shows_one_failed_import_per_kind_and_class(capsys: Any) -> None:

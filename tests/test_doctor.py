@@ -1,15 +1,22 @@
 """``civis-mcp doctor`` at its boundary, the command's exit status and output: it passes on a working setup and fails
 with a precise reason on each broken one (no key, rejected key, unreachable endpoint, a tool switched off, a bad
-setting), and never prints the key. Each run also makes a real MCP handshake with the command it prints."""
+setting), and never prints the key. Each run also makes a real MCP handshake with the command it prints.
+
+The working sandbox setup runs as a subprocess, as a user types it; the other cases call the same entry point
+(``civis_mcp.cli.main``) in this process with the environment they name, which spares a Python start each.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from civis_mcp.catalog import load_catalog
+from civis_mcp.cli import main
 from civis_mcp.clients import CLIENTS
 from civis_mcp.doctor import command_of_this_install
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
@@ -22,6 +29,34 @@ SECRET = "doctor-secret-key-5150"
 def sandbox() -> Iterator[RunningSandbox]:
     with running_sandbox(SandboxConfig(api_key=SECRET)) as running:
         yield running
+
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Doctor = Callable[..., Done]
+
+
+@pytest.fixture
+def doctor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Doctor:
+    """``civis-mcp doctor ARGS`` in this process, with no Civis variables but those given."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Done:
+        for key in list(os.environ):
+            if key.startswith("CIVIS_"):
+                monkeypatch.delenv(key)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        code = main(["doctor", *args])
+        out = capsys.readouterr()
+        return Done(code, out.out, out.err)
+
+    return run
 
 
 def _closed_port() -> int:
@@ -44,8 +79,8 @@ def test_a_working_sandbox_setup_passes_and_prints_a_configuration_per_client() 
     assert '"--read-only"' in done.stdout.split("== Claude Desktop (")[1]  # it cannot confirm
 
 
-def test_a_working_key_and_endpoint_pass_and_the_key_is_never_printed(sandbox: RunningSandbox) -> None:
-    done = civis_mcp("doctor", env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": sandbox.url})
+def test_a_working_key_and_endpoint_pass_and_the_key_is_never_printed(sandbox: RunningSandbox, doctor: Doctor) -> None:
+    done = doctor(env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": sandbox.url})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok    key       accepted: you are Riley Analyst" in done.stdout
     assert SECRET not in done.stdout + done.stderr
@@ -53,31 +88,31 @@ def test_a_working_key_and_endpoint_pass_and_the_key_is_never_printed(sandbox: R
     assert f'"CIVIS_API_ENDPOINT": "{sandbox.url}"' in done.stdout
 
 
-def test_no_key_fails_and_says_where_to_get_one() -> None:
-    done = civis_mcp("doctor")
+def test_no_key_fails_and_says_where_to_get_one(doctor: Doctor) -> None:
+    done = doctor()
     assert done.returncode == 1
     assert "FAIL  key       CIVIS_API_KEY is not set" in done.stdout
     assert "My Profile > API Keys" in done.stdout
     assert "1 problem(s): key." in done.stdout
 
 
-def test_a_rejected_key_fails_as_rejected(sandbox: RunningSandbox) -> None:
-    done = civis_mcp("doctor", env={"CIVIS_API_KEY": "not-the-key-1234", "CIVIS_API_ENDPOINT": sandbox.url})
+def test_a_rejected_key_fails_as_rejected(sandbox: RunningSandbox, doctor: Doctor) -> None:
+    done = doctor(env={"CIVIS_API_KEY": "not-the-key-1234", "CIVIS_API_ENDPOINT": sandbox.url})
     assert done.returncode == 1
     assert "FAIL  key       Civis rejected the key (HTTP 401)" in done.stdout
     assert "not-the-key-1234" not in done.stdout + done.stderr
 
 
-def test_an_unreachable_endpoint_fails_as_unreachable() -> None:
+def test_an_unreachable_endpoint_fails_as_unreachable(doctor: Doctor) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/"
-    done = civis_mcp("doctor", env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": url})
+    done = doctor(env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": url})
     assert done.returncode == 1
     assert f"FAIL  endpoint  could not reach {url} (ConnectError" in done.stdout
     assert SECRET not in done.stdout + done.stderr
 
 
-def test_a_tool_switched_off_fails_with_the_reason() -> None:
-    done = civis_mcp("doctor", "--sandbox", "--read-only", "--expect", "imports_post_cancel", "--expect", "imports_get")
+def test_a_tool_switched_off_fails_with_the_reason(doctor: Doctor) -> None:
+    done = doctor("--sandbox", "--read-only", "--expect", "imports_post_cancel", "--expect", "imports_get")
     assert done.returncode == 1
     assert "FAIL  expect    imports_post_cancel is switched off: the server runs read-only" in done.stdout
     assert "ok    expect    imports_get is offered" in done.stdout
@@ -88,7 +123,7 @@ def test_a_tool_switched_off_fails_with_the_reason() -> None:
     assert "serve --sandbox --read-only" in done.stdout  # the printed configurations carry the flags checked
 
 
-def test_a_bad_setting_fails_as_configuration() -> None:
-    done = civis_mcp("doctor", env={"CIVIS_MCP_RESULT_BUDGET": "abc"})
+def test_a_bad_setting_fails_as_configuration(doctor: Doctor) -> None:
+    done = doctor(env={"CIVIS_MCP_RESULT_BUDGET": "abc"})
     assert done.returncode == 1
     assert "FAIL  config    CIVIS_MCP_RESULT_BUDGET must be a whole number of characters" in done.stdout

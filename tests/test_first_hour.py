@@ -1,9 +1,11 @@
 """What a new user meets in the first hour, each at the boundary they meet it: the ``civis-mcp`` command's exit status
-and stderr, the MCP client's view over stdio, the sandbox's files on disk.
+and stderr, the MCP client's view over stdio, the sandbox's files on disk. What the protocol answers (bad prompt
+calls, refused reads) is the same for every transport, so those go through an in-process client and sandbox.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -22,7 +24,7 @@ from pydantic import SecretStr
 from civis_mcp.catalog import load_catalog
 from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
 from civis_mcp.config import Settings
-from civis_mcp.sandbox import SandboxConfig, running_sandbox
+from civis_mcp.sandbox import in_process_sandbox
 from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID, DEMO_PRIVATE_IMPORT_ID, DEMO_READ_ONLY_IMPORT_ID
 from civis_mcp.server import build_server
 
@@ -131,7 +133,9 @@ def test_a_sandbox_that_cannot_start_says_why_on_stderr(tmp_path: Path) -> None:
 # --- prompts: bad calls are invalid params, arguments are checked -------------------------------------------------
 
 
-async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceback() -> None:
+async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     bad_calls: list[tuple[str, dict[str, str], str]] = [
         ("diagnose_failed_imports", {"import_id": "202"}, "this server's prompts are diagnose_failed_import,"),
         ("diagnose_failed_import", {}, "needs import_id; its arguments: import_id (an import ID"),
@@ -140,9 +144,12 @@ async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceb
         ("set_up_csv_import", {"file_ids": "9001", "schema": "demo", "table": "t; drop"}, "table must be a name"),
         ("set_up_csv_import", {"file_ids": "all", "schema": "demo", "table": "t"}, "file_ids must be Civis file IDs"),
     ]
-    with tempfile.TemporaryFile("w+") as log:
-        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", "serve", "--sandbox"], env={})
-        async with Client(stdio_client(params, errlog=log)) as client:
+    # In process, against an in-process sandbox: the errors are the protocol's (what any client sees), and the
+    # server's log records are caught here, where a traceback would show as a record carrying an exception.
+    caplog.set_level(logging.DEBUG)
+    async with in_process_sandbox() as sandbox:
+        settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
+        async with Client(build_server(settings, transport=sandbox.transport)) as client:
             listed = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
             for name, arguments, expected in bad_calls:
                 with pytest.raises(MCPError) as raised:
@@ -152,9 +159,8 @@ async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceb
             good = await client.get_prompt(
                 "set_up_csv_import", {"file_ids": " 9001, 9002 ", "schema": "demo", "table": "people_2"}
             )
-        log.seek(0)
-        server_log = log.read()
-    assert "Traceback" not in server_log
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
+    assert "Traceback" not in caplog.text
     assert "file(s) 9001, 9002 into the table demo.people_2" in good.messages[0].content.text  # type: ignore[union-attr]
     described = {argument.name: argument.description for argument in listed["set_up_csv_import"].arguments or []}
     assert described["file_ids"] == "Civis file IDs separated by commas, such as 9001, 9002."
@@ -164,9 +170,9 @@ async def test_bad_prompt_calls_are_invalid_params_naming_the_fix_with_no_traceb
 
 
 async def test_a_refused_read_asks_for_read_access_and_a_refused_change_for_write_access() -> None:
-    with running_sandbox(SandboxConfig()) as sandbox:
+    async with in_process_sandbox() as sandbox:
         settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
-        async with Client(build_server(settings)) as client:
+        async with Client(build_server(settings, transport=sandbox.transport)) as client:
             read = await client.call_tool("imports_get", {"id": DEMO_PRIVATE_IMPORT_ID})
             change = await client.call_tool("imports_patch", {"id": DEMO_READ_ONLY_IMPORT_ID, "name": "Renamed"})
     read_text = "".join(getattr(block, "text", "") for block in read.content)

@@ -21,6 +21,7 @@ What the groups below prove:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from pydantic import SecretStr
 
 from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.api.redaction import REDACTED
+from civis_mcp.cli import main as cli_main
 from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, Safety, Toolset
 from civis_mcp.server import build_server, check_settings
@@ -268,24 +270,58 @@ REFUSALS = (
 )
 
 
-@pytest.mark.parametrize("refusal", REFUSALS, ids=str)
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("tool", TOOLS)
-async def test_every_refusal_path_sends_no_write(
-    tool: str, mode: str, refusal: Refusal, world: CivisWorld, fake: FakeCivis, server: MCPServer
+# The refusal paths are the guard's, the same code for every tool; what differs per tool is its argument model (which
+# must refuse ``confirm``/``force``) and its preview (the reads and facts). So: every refusal in both modes, each on a
+# different tool in turn (the 14 pairs cover the 12 tools); and every tool against the consent a client can smuggle
+# in (arguments, ``_meta``) or lack (no elicitation). With the per-tool yes (above) and the per-tool decline
+# (``test_answers_seeded_by_the_client_are_not_consent``), every tool is seen both accepted and refused.
+REFUSAL_GRID = tuple(
+    (refusal, mode, TOOLS[index % len(TOOLS)])
+    for index, (refusal, mode) in enumerate((refusal, mode) for refusal in REFUSALS for mode in MODES)
+)
+SMUGGLED = tuple(
+    r for r in REFUSALS if r.name in ("no-elicitation", "confirm-argument", "force-argument", "meta-consent")
+)
+
+
+async def assert_refusal_sends_no_write(
+    server: MCPServer, fake: FakeCivis, mode: str, tool: str, refusal: Refusal
 ) -> None:
     case = CASES[tool]
+    fake.clear()
     asker = Asker(*refusal.answers) if refusal.answers is not None else None
     arguments = {**case.arguments, **(refusal.extra or {})}
     result = await call(server, mode, tool, arguments, asker, meta=refusal.meta)
 
     assert_refused(result, fake, tool, refusal.reason)
     assert all(r.method == "GET" for r in fake.requests)
-    assert bool(fake.requests) == refusal.reads  # unknown arguments are refused before anything is read
+    assert bool(fake.requests) == refusal.reads, (tool, refusal)  # unknown arguments: refused before any read
     if asker is not None:
         assert len(asker.questions) == (1 if refusal.asks else 0)
         if refusal.asks:
             assert all(fact in asker.questions[0] for fact in case.facts)
+
+
+def test_the_refusal_grid_covers_every_tool_refusal_and_mode() -> None:
+    assert {tool for _, _, tool in REFUSAL_GRID} == set(TOOLS)
+    assert {(refusal.name, mode) for refusal, mode, _ in REFUSAL_GRID} == {(r.name, m) for r in REFUSALS for m in MODES}
+    assert len(SMUGGLED) == 4
+
+
+@pytest.mark.parametrize(("refusal", "mode", "tool"), REFUSAL_GRID, ids=str)
+async def test_every_refusal_path_sends_no_write(
+    tool: str, mode: str, refusal: Refusal, world: CivisWorld, fake: FakeCivis, server: MCPServer
+) -> None:
+    await assert_refusal_sends_no_write(server, fake, mode, tool, refusal)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+async def test_every_tool_refuses_smuggled_or_impossible_consent(
+    tool: str, world: CivisWorld, fake: FakeCivis, server: MCPServer
+) -> None:
+    mode = MODES[TOOLS.index(tool) % len(MODES)]
+    for refusal in SMUGGLED:
+        await assert_refusal_sends_no_write(server, fake, mode, tool, refusal)
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -645,13 +681,14 @@ async def test_archive_previews_state_only_what_they_read(tool: str, world: Civi
 _HALVES = (frozenset(TOOLS[:6]), frozenset(TOOLS[6:]))
 
 
-@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("tool", TOOLS)
 async def test_allow_unconfirmed_lets_exactly_the_named_tools_run_without_a_human(
-    tool: str, mode: str, world: CivisWorld, fake: FakeCivis
+    tool: str, world: CivisWorld, fake: FakeCivis
 ) -> None:
     """Two servers each allow half of the tools: the allowed tool writes once without a question; the server that
-    does not allow it still refuses it."""
+    does not allow it still refuses it. No question is put, so the protocol mode does not matter: the tools take
+    turns with the two modes."""
+    mode = MODES[TOOLS.index(tool) % len(MODES)]
     allowing, other = (_HALVES[0], _HALVES[1]) if tool in _HALVES[0] else (_HALVES[1], _HALVES[0])
     case = CASES[tool]
 
@@ -772,11 +809,15 @@ async def test_read_only_hides_and_refuses_in_process(mode: str, world: CivisWor
     assert asker.questions == []
 
 
-# Each: flags, environment, the tools listed. Started side by side: each start takes a second or two.
-SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
-    "env-read-only": ((), {"CIVIS_MCP_READ_ONLY": "1"}, set(READ_TOOLS)),
-    "toolsets-sharing": (("--toolsets", "sharing"), {}, _toolset("sharing")),
-    "tools": (("--tools", "imports_get,imports_patch"), {}, {"imports_get", "imports_patch"}),
+# Each: the environment, the tools listed. In process: the selection itself (Settings -> tools/list).
+SELECTIONS: dict[str, tuple[dict[str, str], set[str]]] = {
+    "env-read-only": ({"CIVIS_MCP_READ_ONLY": "1"}, set(READ_TOOLS)),
+    "toolsets-sharing": ({"CIVIS_MCP_TOOLSETS": "sharing"}, _toolset("sharing")),
+    "tools": ({"CIVIS_MCP_TOOLS": "imports_get,imports_patch"}, {"imports_get", "imports_patch"}),
+}
+# Each: flags, environment, the tools listed. Over stdio, started side by side: the command line's flags (--read-only,
+# --toolsets, --tools) and the environment reach the selection, and read-only wins over both.
+STDIO_SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
     "read-only-wins-over-toolsets": (
         ("--read-only", "--toolsets", "sharing"),
         {},
@@ -790,6 +831,14 @@ SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
 }
 
 
+@pytest.mark.parametrize("name", SELECTIONS)
+async def test_serve_selection_in_process(name: str, fake: FakeCivis) -> None:
+    environ, expected = SELECTIONS[name]
+    settings = Settings.from_env({"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url, **environ})
+    async with Client(build_server(settings)) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} == expected
+
+
 async def test_serve_selection_over_stdio(fake: FakeCivis) -> None:
     listed: dict[str, set[str]] = {}
 
@@ -797,9 +846,9 @@ async def test_serve_selection_over_stdio(fake: FakeCivis) -> None:
         listed[name] = await listed_tools(serve_params(fake, *flags, **env))
 
     async with anyio.create_task_group() as group:
-        for name, (flags, env, _) in SELECTIONS.items():
+        for name, (flags, env, _) in STDIO_SELECTIONS.items():
             group.start_soon(list_one, name, flags, env)
-    assert listed == {name: expected for name, (_, _, expected) in SELECTIONS.items()}
+    assert listed == {name: expected for name, (_, _, expected) in STDIO_SELECTIONS.items()}
 
 
 # Each: flags, what the error on stderr must name.
@@ -811,25 +860,22 @@ BAD_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def test_serve_rejects_bad_names_with_exit_code_2() -> None:
-    env = {"PATH": "/usr/bin:/bin", "CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": "http://127.0.0.1:9/"}
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "civis_mcp", "serve", *flags],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for name, (flags, _) in BAD_NAMES.items()
-    }
-    for name, process in started.items():
-        stdout, stderr = process.communicate(timeout=60)
-        assert process.returncode == 2, (name, stderr)
-        assert stdout == "", name
-        for needle in BAD_NAMES[name][1]:
-            assert needle in stderr, (name, needle, stderr)
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_serve_rejects_bad_names_with_exit_code_2(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Through the command's entry point in process: the names are checked before anything starts (the process's own
+    # exit status 2 for a bad setting is checked in tests/test_first_hour.py).
+    for variable in [key for key in os.environ if key.startswith("CIVIS_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("CIVIS_API_KEY", KEY)
+    monkeypatch.setenv("CIVIS_API_ENDPOINT", "http://127.0.0.1:9/")
+    flags, needles = BAD_NAMES[name]
+    assert cli_main(["serve", *flags]) == 2
+    out = capsys.readouterr()
+    assert out.out == "", name
+    for needle in needles:
+        assert needle in out.err, (name, needle, out.err)
 
 
 def test_serve_reports_an_unwritable_audit_log_at_start_up() -> None:

@@ -261,6 +261,18 @@ async def test_z_a_stopped_replica_then_a_stopped_redis(stack: Stack, world: Two
 
 
 def test_zz_no_canary_key_in_any_log_nginx_included(stack: Stack) -> None:
+    # Its own traffic first (tests of this module may run on other workers): a refused and an accepted request, each
+    # through nginx, the accepted one carrying a canary key.
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    accept = {"Accept": "application/json, text/event-stream"}
+    assert httpx.post(stack.url, json=hello, headers=accept, timeout=10).status_code == 401
+    signed_in = httpx.post(stack.url, json=hello, headers={**accept, "Authorization": basic(ALICE_KEY)}, timeout=10)
+    assert signed_in.status_code == 200, signed_in.text
     logs = stack.logs()
     assert {"r1.log", "r2.log", "r3.log", "nginx/nginx-access.log", "redis.log"} <= logs.keys()
     assert "POST /mcp" in logs["nginx/nginx-access.log"] and " 401 " in logs["nginx/nginx-access.log"]

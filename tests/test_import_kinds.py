@@ -52,8 +52,8 @@ def sheet_rows(sandbox: RunningSandbox, spreadsheet: str, worksheet: str) -> lis
 
 
 async def ended(mcp: Client, tool: str, import_id: int, run_id: int | None = None) -> dict[str, Any]:
-    """The run once it has ended, read through the MCP tool every 20 ms (imports_wait_for_run polls once a second,
-    which its own tests cover; here it would only make the suite slower)."""
+    """The run once it has ended, read through the MCP tool every 20 ms (imports_wait_for_run first re-polls after
+    0.25 s, which its own tests cover; here it would only make the suite slower)."""
     deadline = time.monotonic() + 30
     while True:
         if tool == "imports_get_batches":

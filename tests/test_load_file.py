@@ -326,7 +326,8 @@ async def test_drop_without_a_yes_changes_nothing_over_stdio(sandbox: Recorded, 
     small.write_text("id,name,amount\n1,a,2\n", encoding="utf-8")
     async with stdio(sandbox, roots=_roots(workspace.root_uri), elicitation=_answering("no", questions)) as client:
         declined = await client.call_tool(TOOL, load_arguments("small.csv", "precious", existing_table_rows="drop"))
-    async with stdio(sandbox, roots=_roots(workspace.root_uri)) as client:
+    # A client that cannot ask (no elicitation): the same refusal in process, sparing a second server start.
+    async with Client(in_process(sandbox), list_roots_callback=_roots(workspace.root_uri)) as client:
         cannot_ask = await client.call_tool(
             TOOL, load_arguments("small.csv", "precious", existing_table_rows="truncate")
         )
@@ -476,13 +477,14 @@ async def test_a_gzipped_pipe_file_without_header_is_sniffed_and_loaded(
 
 
 async def test_a_run_that_outlasts_the_wait_is_resumed_with_the_waiter(workspace: Workspace) -> None:
-    with recorded_sandbox(run_step_seconds=0.5) as slow:
+    with recorded_sandbox(manual_clock=True) as slow:  # the run stays queued until the clock is moved
         async with Client(in_process(slow), list_roots_callback=_roots(workspace.root_uri)) as client:
             first = await client.call_tool(TOOL, load_arguments("data/donors.csv", "slow", timeout_seconds=0.01))
             started = first.structured_content
             assert started is not None, text_of(first)
             assert (started["outcome"], started["finished"]) == ("still_running", False)
             assert "imports_wait_for_run" in started["note"] and "load the file twice" in started["note"]
+            await slow.sandbox.state.clock.advance(2)
             resumed = await client.call_tool(
                 "imports_wait_for_run",
                 {"import_id": started["import_id"], "run_id": started["run_id"], "kind": "file", "timeout_seconds": 60},

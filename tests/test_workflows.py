@@ -14,9 +14,10 @@ What the groups prove:
    jobs, file imports and batch imports are recognised, and unknown IDs give a clear error. Diagnosing reads only.
 3. **Long logs.** On a 20,000-line log the diagnosis still finds the failure, says what it did not read, and makes
    few requests.
-4. **Over stdio** (``civis-mcp serve`` as a subprocess): imports_wait_for_run sends progress the client sees, stops
-   at its timeout, and stops polling when the client cancels; imports_tail_logs reads the end of a long log, pages
-   with after_id without gaps or duplicates, filters by level, says when it is complete, in few requests.
+4. **Waiting and tailing.** Over stdio (``civis-mcp serve`` as a subprocess), imports_wait_for_run sends progress
+   the client sees and stops polling when the client cancels; in process, it stops at its timeout and keeps a long
+   pause alive with progress; imports_tail_logs reads the end of a long log, pages with after_id without gaps or
+   duplicates, filters by level, says when it is complete, in few requests.
 5. **Budgets.** Raw log and list tools cut to the budget say how to get the rest, and following that advice reads on
    without a gap; objects cut for size name the fields cut; every read tool stays within the default budget.
 6. **Prompt injection.** A run whose log tells the model to share the import comes back fenced, and no write request
@@ -45,11 +46,12 @@ from civis_mcp.operations import OPERATIONS, Safety
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.demo_files import DEMO_CORRECTED_TABLE_COLUMNS, DEMO_TABLE_COLUMNS
 from civis_mcp.server import build_server
-from tests.test_sandbox_support import http, run_state, wait_for
+from tests.test_sandbox_support import http
 from tests.workflow_support import (
     DEFAULT_BUDGET,
     Recorded,
     accept_everything,
+    advance_runs,
     append_log_lines,
     call,
     call_error,
@@ -82,8 +84,15 @@ def rec() -> Iterator[Recorded]:
 
 @pytest.fixture
 def slow_rec() -> Iterator[Recorded]:
-    """Runs spend 1 s queued and 1 s running: time to watch them, cancel them, or time out waiting."""
-    with recorded_sandbox(run_step_seconds=1.0) as recorded:
+    """Runs spend 0.3 s queued and 0.3 s running: a wait sees them queued or running before they end."""
+    with recorded_sandbox(run_step_seconds=0.3) as recorded:
+        yield recorded
+
+
+@pytest.fixture
+def manual_rec() -> Iterator[Recorded]:
+    """Runs move only when the test says so (``advance_runs``): a queued run stays queued as long as needed."""
+    with recorded_sandbox(manual_clock=True) as recorded:
         yield recorded
 
 
@@ -101,9 +110,10 @@ class LongLog:
         return [line.id for line in self.lines]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def long_log() -> Iterator[LongLog]:
-    with recorded_sandbox(run_step_seconds=0.5) as recorded:
+    """Shared by the tests of this module that only read it (they look at requests since a mark of their own)."""
+    with recorded_sandbox(manual_clock=True) as recorded:
         sandbox = recorded.sandbox
         import_id = d.DEMO_BAD_ROWS_CSV_IMPORT_ID
         with http(sandbox) as api:
@@ -111,7 +121,8 @@ def long_log() -> Iterator[LongLog]:
             assert started.status_code == 202, started.text
             run_id = int(started.json()["id"])
             append_log_lines(sandbox, run_id, LONG_LOG_LINES)  # while the run is still queued
-            assert wait_for(run_state(api, f"/imports/files/csv/{import_id}/runs/{run_id}")) == "failed"
+            sandbox.state.clock.advance_from_thread(2)
+            assert api.get(f"/imports/files/csv/{import_id}/runs/{run_id}").json()["state"] == "failed"
         lines = run_log(sandbox, run_id)
         assert len(lines) > LONG_LOG_LINES
         assert lines[LONG_LOG_LINES - 1].message.startswith("filler line 19999")
@@ -384,10 +395,10 @@ async def test_appending_other_columns_to_an_existing_table_is_recognised(rec: R
         assert diagnosis["cause"] != "unknown", diagnosis
 
 
-async def test_a_cancelled_run_is_diagnosed_as_cancelled_with_no_fix(slow_rec: Recorded) -> None:
-    async with client(slow_rec.sandbox, elicitation=accept_everything) as mcp:
+async def test_a_cancelled_run_is_diagnosed_as_cancelled_with_no_fix(manual_rec: Recorded) -> None:
+    async with client(manual_rec.sandbox, elicitation=accept_everything) as mcp:
         import_id = d.DEMO_CSV_IMPORT_ID
-        run_id = await start_csv_run(mcp, import_id)
+        run_id = await start_csv_run(mcp, import_id)  # queued until the clock moves
         await call(mcp, "imports_delete_files_csv_runs", id=import_id, run_id=run_id)  # confirmed by the human
         ended = await wait_until_ended(mcp, import_id, run_id)
         assert ended["run"]["state"] == "cancelled"
@@ -402,7 +413,9 @@ async def test_a_cancelled_run_is_diagnosed_as_cancelled_with_no_fix(slow_rec: R
         assert latest["run"]["id"] == run_id and latest["cause"] == "cancelled"
         assert any("No failed run" in note for note in latest["not_examined"])
         # Nothing about the import needed changing: the next run succeeds as it is.
-        again = await wait_until_ended(mcp, import_id, await start_csv_run(mcp, import_id))
+        again_id = await start_csv_run(mcp, import_id)
+        await advance_runs(manual_rec.sandbox)
+        again = await wait_until_ended(mcp, import_id, again_id)
         assert again["run"]["state"] == "succeeded"
 
         seeded = await call(
@@ -585,52 +598,53 @@ async def test_wait_sends_progress_the_client_sees_over_stdio(slow_rec: Recorded
     assert len(polls) <= len(seen) + 1  # one read per progress step, with backoff: not a busy loop
 
 
-async def test_wait_gives_up_at_its_timeout_over_stdio(slow_rec: Recorded) -> None:
-    async with stdio_client(slow_rec.sandbox) as mcp:
-        began = time.monotonic()
+async def test_wait_gives_up_at_its_timeout(rec: Recorded) -> None:
+    async with client(rec.sandbox) as mcp:
+        mark = rec.requests.mark()
         waited = await call(
             mcp,
             "imports_wait_for_run",
             import_id=d.DEMO_GDOC_IMPORT_ID,
             run_id=d.DEMO_RUNNING_RUN_ID,  # seeded "running", never ends by itself
-            timeout_seconds=2,
+            timeout_seconds=1.5,
         )
-        elapsed = time.monotonic() - began
     assert waited["finished"] is False
     assert waited["run"]["state"] == "running" and waited["run"]["id"] == d.DEMO_RUNNING_RUN_ID
-    # It polls once more at the deadline (not an interval before it), so it waits about the timeout, not longer.
-    assert 1.5 <= waited["waited_seconds"] <= 3.5
+    # It polls once more at the deadline (not an interval before it), so it waits the timeout; the last poll is
+    # the one at the deadline (0, 0.25, 0.75 and 1.5 s), not one more interval on.
+    assert waited["waited_seconds"] >= 1.5
+    polls = rec.requests.to(f"/imports/{d.DEMO_GDOC_IMPORT_ID}/runs", mark)
+    assert 2 <= len(polls) <= 4 and polls[-1].at - polls[0].at >= 1.5, polls
     assert "still running" in waited["note"]
     # The call that goes on waiting: the same arguments, with the run pinned.
     assert waited["note"].endswith(
         f"call imports_wait_for_run(import_id={d.DEMO_GDOC_IMPORT_ID}, run_id={d.DEMO_RUNNING_RUN_ID}, "
-        "timeout_seconds=2) again."
+        "timeout_seconds=1.5) again."
     )
-    assert elapsed < 6
 
 
 async def test_a_wait_sends_progress_between_polls_so_the_stream_is_never_idle_long(
     slow_rec: Recorded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Scaled down from 5 s: a pause longer than the keep-alive is cut into slices, each followed by progress.
-    monkeypatch.setattr(wait_module, "KEEPALIVE_SECONDS", 0.3)
+    monkeypatch.setattr(wait_module, "KEEPALIVE_SECONDS", 0.1)
     seen: list[str | None] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(message)
 
-    polls_path = f"/imports/{d.DEMO_GDOC_IMPORT_ID}/runs/{d.DEMO_RUNNING_RUN_ID}"
+    polls_path = f"/imports/{d.DEMO_GDOC_IMPORT_ID}/runs"  # the wait reads the import's runs
     async with client(slow_rec.sandbox) as mcp:
         mark = slow_rec.requests.mark()
         result = await mcp.call_tool(
             "imports_wait_for_run",
-            {"import_id": d.DEMO_GDOC_IMPORT_ID, "run_id": d.DEMO_RUNNING_RUN_ID, "timeout_seconds": 3},
+            {"import_id": d.DEMO_GDOC_IMPORT_ID, "run_id": d.DEMO_RUNNING_RUN_ID, "timeout_seconds": 1.5},
             progress_callback=on_progress,
         )
     assert not result.is_error, text_of(result)
     polls = slow_rec.requests.to(polls_path, mark)
-    # Polls at about 0, 1 and 3 s (backing off); progress also inside the 1 s and 2 s pauses.
-    assert len(seen) >= len(polls) + 3, (len(seen), len(polls))
+    # Polls at about 0, 0.25, 0.75 and 1.5 s (backing off); progress also inside each pause (all longer than 0.1 s).
+    assert polls and len(seen) >= len(polls) + 3, (len(seen), len(polls))
     assert all(_PROGRESS.fullmatch(message or "") for message in seen), seen
 
 
@@ -651,7 +665,7 @@ async def test_a_cancelled_wait_stops_polling_and_the_server_keeps_serving(slow_
     async with stdio_client(slow_rec.sandbox) as mcp:
         mark = slow_rec.requests.mark()
         began = time.monotonic()
-        with anyio.move_on_after(1.6) as scope:
+        with anyio.move_on_after(1.0) as scope:  # in the pause between the polls at 0.75 s and 1.75 s
             await mcp.call_tool(
                 "imports_wait_for_run",
                 {"import_id": d.DEMO_GDOC_IMPORT_ID, "run_id": d.DEMO_RUNNING_RUN_ID, "timeout_seconds": 600},
@@ -660,11 +674,11 @@ async def test_a_cancelled_wait_stops_polling_and_the_server_keeps_serving(slow_
         cancelled_at = time.monotonic()
         assert scope.cancelled_caught
         before = [seen for seen in slow_rec.requests.to(polls_path, mark) if seen.at <= cancelled_at]
-        assert len(before) >= 2, before  # it was polling (at 0 s and 1 s) ...
+        assert len(before) >= 2, before  # it was polling (at 0, 0.25 and 0.75 s) ...
         assert len(seen) >= 2
-        # ... and would poll again at 3 s and 7 s if the wait were still running.
-        await anyio.sleep(max(0.0, began + 4.5 - time.monotonic()))
-        after = [seen for seen in slow_rec.requests.to(polls_path, mark) if seen.at > cancelled_at + 0.2]
+        # ... and would poll again at 1.75 s and 3.75 s if the wait were still running.
+        await anyio.sleep(max(0.0, began + 2.5 - time.monotonic()))
+        after = [seen for seen in slow_rec.requests.to(polls_path, mark) if seen.at > cancelled_at + 0.5]
         assert after == [], after
         still = await call(mcp, "imports_get", id=d.DEMO_GDOC_IMPORT_ID)
         assert still["id"] == d.DEMO_GDOC_IMPORT_ID
@@ -672,13 +686,13 @@ async def test_a_cancelled_wait_stops_polling_and_the_server_keeps_serving(slow_
         assert any(run["id"] == d.DEMO_RUNNING_RUN_ID and run["state"] == "running" for run in runs["items"])
 
 
-async def test_tail_reads_a_long_log_over_stdio_in_few_requests(long_log: LongLog) -> None:
+async def test_tail_reads_a_long_log_in_few_requests(long_log: LongLog) -> None:
     recorded = long_log.rec
     ids = long_log.ids
     import_id, run_id = long_log.import_id, long_log.run_id
     logs_path = f"/imports/files/csv/{import_id}/runs/{run_id}/logs"
 
-    async with stdio_client(recorded.sandbox) as mcp:
+    async with client(recorded.sandbox) as mcp:
         # The last 50 lines.
         mark = recorded.requests.mark()
         last = await call(mcp, "imports_tail_logs", import_id=import_id, run_id=run_id, lines=50)

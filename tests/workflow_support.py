@@ -1,9 +1,9 @@
 """Helpers for the workflow tests (no tests here): a sandbox that records every HTTP request it serves, MCP clients
 of civis-mcp pointed at it (in process or over stdio), fence parsing, file uploads and long logs.
 
-The recorder wraps the sandbox's ASGI app, so it sees every request that reaches the sandbox, whether it came from an
-in-process civis-mcp or from a ``civis-mcp serve`` subprocess: tests use it to count the requests a workflow made and
-to prove that no write request was sent.
+The recorder is a middleware of the sandbox's ASGI app (``create_app``'s hook), so it sees every request that reaches
+the sandbox, whether it came from an in-process civis-mcp or from a ``civis-mcp serve`` subprocess: tests use it to
+count the requests a workflow made and to prove that no write request was sent.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 import httpx
 from mcp import Client, StdioServerParameters, types
 from mcp_types import CallToolResult
 from pydantic import SecretStr
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-import civis_mcp.sandbox.server as sandbox_server
 from civis_mcp.config import Settings
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
@@ -101,19 +100,18 @@ class Recorded:
 
 
 @contextmanager
-def recorded_sandbox(run_step_seconds: float = 0.05) -> Iterator[Recorded]:
-    """A sandbox on 127.0.0.1 whose every served request is recorded."""
+def recorded_sandbox(run_step_seconds: float = 0.05, *, manual_clock: bool = False) -> Iterator[Recorded]:
+    """A sandbox on 127.0.0.1 whose every served request is recorded. With ``manual_clock`` its runs move only when
+    the test calls ``advance`` (see ``advance_runs``)."""
     requests = Requests()
-    original = sandbox_server.create_app
-
-    def create_app(config: SandboxConfig | None = None, *, sandbox: Any = None) -> Any:
-        return _Recorder(original(config, sandbox=sandbox), requests)
-
-    with (
-        mock.patch.object(sandbox_server, "create_app", create_app),
-        running_sandbox(SandboxConfig(run_step_seconds=run_step_seconds)) as running,
-    ):
+    config = SandboxConfig(run_step_seconds=run_step_seconds, manual_clock=manual_clock)
+    with running_sandbox(config, middleware=[Middleware(_Recorder, requests=requests)]) as running:
         yield Recorded(running, requests)
+
+
+async def advance_runs(sandbox: RunningSandbox, steps: int = 2) -> None:
+    """Manual clock: move every run of ``sandbox`` ``steps`` steps (2: a queued run is started and its work done)."""
+    await sandbox.state.clock.advance(steps)
 
 
 # --- MCP clients ------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -372,8 +372,14 @@ class _Outbound:
         await self._send({"type": "http.response.body", "body": body})
 
 
-def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None) -> Starlette:
-    """The sandbox as an ASGI app. Opens (and on first use seeds) its state now; closes it when the app stops."""
+def create_app(
+    config: SandboxConfig | None = None, *, sandbox: Sandbox | None = None, middleware: Sequence[Middleware] = ()
+) -> Starlette:
+    """The sandbox as an ASGI app. Opens (and on first use seeds) its state now; closes it when the app stops.
+
+    ``middleware`` goes outside the ``Gate``, so it sees every request as it arrived (before faults, authentication
+    and the rate limit): the hook for a test that records or inspects traffic.
+    """
     state = sandbox or Sandbox(config or SandboxConfig())
     served = (*OPERATIONS, *BEYOND_IMPORTS)
     routes = [Route("/health", _health, methods=["GET"]), Route("/users/me", _users_me, methods=["GET"])]
@@ -394,7 +400,7 @@ def create_app(config: SandboxConfig | None = None, *, sandbox: Sandbox | None =
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Gate, sandbox=state)],
+        middleware=[*middleware, Middleware(Gate, sandbox=state)],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _not_found,

@@ -112,6 +112,8 @@ class SandboxConfig:
     """More keys, each of another demo user who then acts with their own permissions (``KEY=USER_ID``)."""
     run_step_seconds: float = 0.2
     """Seconds a run spends queued, and then running, before it does its work."""
+    manual_clock: bool = False
+    """For tests: runs move a step only when the test calls ``RunClock.advance`` (``run_step_seconds`` unused)."""
     rate_limit_per_minute: int = 10_000
     faults: FaultConfig = field(default_factory=FaultConfig)
     seed: int = 0

@@ -29,7 +29,8 @@ from itertools import count
 from pathlib import Path
 from typing import Any, Literal
 
-from civis_mcp.sandbox.csv_engine import SqlType, parse_sql_type, quote_identifier, warehouse_table_name
+from civis_mcp.sandbox.csv_engine import warehouse_table_name
+from civis_mcp.sandbox.csv_types import SqlType, parse_sql_type, quote_identifier
 
 __all__ = [
     "Access",

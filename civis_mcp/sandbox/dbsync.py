@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import Any, Literal
 
-from civis_mcp.sandbox.csv_engine import BadValue, plural, show_value
+from civis_mcp.sandbox.csv_types import BadValue, plural, show_value
 from civis_mcp.sandbox.databases import Column, Condition, DatabaseError, PermissionDenied, Session
 from civis_mcp.sandbox.syncs import Endpoint, SyncCancelled, SyncContext, SyncFailed, as_text, close_match
 

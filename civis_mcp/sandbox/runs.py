@@ -1,7 +1,8 @@
 """Runs that really run: the run clock, the work each kind of job does, cancellation.
 
 A run is created "queued". The clock (an asyncio task per run, on the server's event loop) moves it to "running"
-after ``run_step_seconds``, waits one more step, then does the work in a worker thread so requests keep being served:
+after ``run_step_seconds``, waits one more step, then does the work in a worker thread so requests keep being served.
+With ``manual_clock`` (for tests) a step ends only when the test calls ``RunClock.advance``, not after a sleep:
 
 * CSV imports: ``csv_engine.execute_csv_import`` with the settings the run was started with, the demo files and every
   uploaded file, into the SQLite warehouse. The engine's log lines are the run's logs.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,29 +118,43 @@ def cancel_run(store: Store, run: Run, who: str, *, in_engine: bool) -> Run:
     return run
 
 
-class RunClock:
-    """Moves driven runs queued -> running -> finished on the event loop; the work runs in worker threads."""
+_SETTLE_TIMEOUT = 30.0
 
-    def __init__(self, store: Store, hosts: Hosts, step_seconds: float) -> None:
+
+class RunClock:
+    """Moves driven runs queued -> running -> finished on the event loop; the work runs in worker threads.
+
+    A step lasts ``step_seconds``, or, with ``manual=True``, until ``advance`` is called: a test then sees each state
+    for as long as it likes and waits for no sleep.
+    """
+
+    def __init__(self, store: Store, hosts: Hosts, step_seconds: float, *, manual: bool = False) -> None:
         self.store = store
         self.hosts = hosts
         self.step_seconds = step_seconds
+        self.manual = manual
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_engine: set[int] = set()
         self._closing = threading.Event()
         self._busy = 0  # worker threads doing a run's work; only touched on the event loop
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gate: asyncio.Event | None = None  # manual clock: the step every parked run waits for
+        self._parked: dict[asyncio.Task[Any], asyncio.Event] = {}
 
     def in_engine(self, run_id: int) -> bool:
         return run_id in self._in_engine
 
     def start(self, run_id: int) -> None:
         """Drive a queued run; call from the event loop (a request handler or the app's startup)."""
-        task = asyncio.get_running_loop().create_task(self._drive(run_id), name=f"sandbox-run-{run_id}")
+        self._loop = asyncio.get_running_loop()
+        task = self._loop.create_task(self._drive(run_id), name=f"sandbox-run-{run_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def resume(self) -> int:
-        """Restart every driven run a previous server left queued or running; returns how many."""
+        """Restart every driven run a previous server left queued or running; returns how many. Call it on the
+        server's event loop (the app's startup)."""
+        self._loop = asyncio.get_running_loop()
         runs = self.store.unfinished_driven_runs()
         for run in runs:
             if run.state == "running":
@@ -165,9 +181,67 @@ class RunClock:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def advance(self, steps: int = 1) -> None:
+        """Manual clock: end the current step of every driven run, ``steps`` times (queued -> running, then
+        running -> its work done), returning once each run is waiting for its next step or has finished.
+
+        Callable from any event loop: from another thread's loop (a test beside a sandbox served in a thread) the
+        steps are taken on the server's loop.
+        """
+        if not self.manual:
+            raise RuntimeError("advance() needs a sandbox started with manual_clock=True.")
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
+            for _ in range(steps):
+                await self._advance_once()
+            return
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.advance(steps), loop))
+
+    def advance_from_thread(self, steps: int = 1) -> None:
+        """``advance`` for a caller without an event loop (a sync test beside a sandbox served in a thread): the
+        steps are taken on the server's loop and this returns once they have settled."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the run clock has not started: the sandbox is not serving.")
+        asyncio.run_coroutine_threadsafe(self.advance(steps), loop).result(_SETTLE_TIMEOUT * (steps + 1))
+
+    async def _advance_once(self) -> None:
+        await self._settle()  # a run started just now reaches its first step before that step ends
+        released, self._gate = self._current_gate(), asyncio.Event()
+        released.set()
+        await self._settle()
+
+    async def _settle(self) -> None:
+        """Wait until every live run task is parked at the current gate (tasks that finished leave ``_tasks``)."""
+        gate = self._current_gate()
+        deadline = time.monotonic() + _SETTLE_TIMEOUT
+        while not all(self._parked.get(task) is gate for task in self._tasks):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"sandbox runs did not settle within {_SETTLE_TIMEOUT:.0f} s of a clock step.")
+            await asyncio.sleep(0.001)
+
+    def _current_gate(self) -> asyncio.Event:
+        if self._gate is None:
+            self._gate = asyncio.Event()
+        return self._gate
+
+    async def _step(self) -> None:
+        """One step of a run: a sleep, or (manual clock) until the next ``advance``."""
+        if not self.manual:
+            await asyncio.sleep(self.step_seconds)
+            return
+        gate = self._current_gate()
+        task = asyncio.current_task()
+        assert task is not None
+        self._parked[task] = gate
+        try:
+            await gate.wait()
+        finally:
+            self._parked.pop(task, None)
+
     async def _drive(self, run_id: int) -> None:
         try:
-            await asyncio.sleep(self.step_seconds)
+            await self._step()
             run = self.store.get_run(run_id)
             if run is None or run.state != "queued":
                 return
@@ -175,7 +249,7 @@ class RunClock:
             run.started_at = format_time(now())
             self.store.save_run(run)
             self.store.add_log(run.id, "info", f"Run {run.id} started on sandbox worker 1.")
-            await asyncio.sleep(self.step_seconds)
+            await self._step()
             run = self.store.get_run(run_id)
             job = None if run is None else self.store.get_job(run.job_id)
             if run is None or job is None or run.finished:

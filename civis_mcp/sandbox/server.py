@@ -1,11 +1,18 @@
-"""Starting the sandbox: in a background thread for tests, the demo and ``civis-mcp serve --sandbox``, or in the
-foreground for ``civis-mcp sandbox``.
+"""Starting the sandbox: in a background thread for tests, the demo and ``civis-mcp serve --sandbox``, in process
+(no socket, for tests), or in the foreground for ``civis-mcp sandbox``.
 
 Background::
 
     with running_sandbox(SandboxConfig()) as sandbox:
         client = civis.APIClient(api_key=sandbox.api_key, local_api_spec=civis.resources.API_SPEC_PATH)
         # ... with CIVIS_API_ENDPOINT=sandbox.url
+
+In process (on the caller's event loop; requests go through ``sandbox.transport``, httpx's ASGI transport)::
+
+    async with in_process_sandbox(SandboxConfig(manual_clock=True)) as sandbox:
+        server = build_server(settings_for(sandbox), transport=sandbox.transport)
+        ...
+        await sandbox.state.clock.advance()  # queued -> running
 
 Foreground (the CLI): ``add_arguments(parser)`` then ``run(args)``, or ``main_sandbox(argv)``.
 
@@ -25,22 +32,36 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
+from starlette.middleware import Middleware
 
 from civis_mcp.sandbox.app import create_app
 from civis_mcp.sandbox.config import DEFAULT_API_KEY, SandboxConfig, parse_user_keys
 from civis_mcp.sandbox.databases import DatabaseError
 from civis_mcp.sandbox.state import Sandbox
 
-__all__ = ["DEFAULT_PORT", "RunningSandbox", "add_arguments", "main_sandbox", "run", "running_sandbox"]
+__all__ = [
+    "DEFAULT_PORT",
+    "IN_PROCESS_URL",
+    "RunningSandbox",
+    "add_arguments",
+    "in_process_sandbox",
+    "main_sandbox",
+    "run",
+    "running_sandbox",
+]
 
 DEFAULT_PORT = 8765
+IN_PROCESS_URL = "http://sandbox.invalid/"
+"""The base URL of an in-process sandbox: ``.invalid`` never resolves, so a request that misses the transport fails
+instead of reaching some other server."""
 _START_TIMEOUT = 20.0
 _STOP_TIMEOUT = 10.0
 
@@ -54,6 +75,8 @@ class RunningSandbox:
     api_key: str
     config: SandboxConfig
     state: Sandbox
+    transport: httpx.AsyncBaseTransport | None = None
+    """In process: the only way to reach it (``url`` does not resolve). None when it listens on a socket."""
 
     def query_warehouse(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run SQL against the warehouse CSV runs load into (tables are ``schema__table``)."""
@@ -93,10 +116,10 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def _server(config: SandboxConfig, state: Sandbox) -> uvicorn.Server:
+def _server(config: SandboxConfig, state: Sandbox, middleware: Sequence[Middleware] = ()) -> uvicorn.Server:
     # Uvicorn's start and stop chatter says nothing the caller does not know; its warnings and errors still show.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    app = create_app(config, sandbox=state)
+    app = create_app(config, sandbox=state, middleware=middleware)
     return uvicorn.Server(
         uvicorn.Config(
             app,
@@ -124,10 +147,13 @@ def _wait_healthy(url: str, thread: threading.Thread, deadline: float) -> None:
 
 
 @contextmanager
-def running_sandbox(config: SandboxConfig | None = None) -> Iterator[RunningSandbox]:
+def running_sandbox(
+    config: SandboxConfig | None = None, *, middleware: Sequence[Middleware] = ()
+) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``config.host`` (default 127.0.0.1) in a background thread until the block ends.
 
-    Yields once ``/health`` answers. ``port=0`` (the default) picks a free port; the URL says which.
+    Yields once ``/health`` answers. ``port=0`` (the default) picks a free port; the URL says which. ``middleware``
+    wraps the app (see ``create_app``).
     """
     config = config or SandboxConfig()
     sock = _bind(config.host, config.port)
@@ -138,7 +164,7 @@ def running_sandbox(config: SandboxConfig | None = None) -> Iterator[RunningSand
         raise
     port = int(sock.getsockname()[1])
     url = _url(config.host, port)
-    server = _server(config, state)
+    server = _server(config, state, middleware)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"civis-sandbox-{port}", daemon=True)
     thread.start()
     try:
@@ -149,6 +175,25 @@ def running_sandbox(config: SandboxConfig | None = None) -> Iterator[RunningSand
         state.stopping.set()
         thread.join(_STOP_TIMEOUT)
         sock.close()
+
+
+@asynccontextmanager
+async def in_process_sandbox(
+    config: SandboxConfig | None = None, *, middleware: Sequence[Middleware] = ()
+) -> AsyncIterator[RunningSandbox]:
+    """A sandbox on the caller's event loop, reached through ``transport`` (no socket, no thread): its runs are
+    driven by the same loop, its state is closed when the block ends. ``config.host`` and ``port`` are unused."""
+    config = config or SandboxConfig()
+    state = Sandbox(config)
+    app = create_app(config, sandbox=state, middleware=middleware)
+    async with app.router.lifespan_context(app):
+        yield RunningSandbox(
+            url=IN_PROCESS_URL,
+            api_key=config.api_key,
+            config=config,
+            state=state,
+            transport=httpx.ASGITransport(app=app),
+        )
 
 
 # --- the CLI command --------------------------------------------------------------------------------------------------

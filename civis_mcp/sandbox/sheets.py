@@ -15,8 +15,9 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from civis_mcp.sandbox.csv_engine import CsvJob, CsvOutcome, execute_csv_import, plural, quote_identifier
+from civis_mcp.sandbox.csv_engine import CsvJob, CsvOutcome, execute_csv_import
 from civis_mcp.sandbox.csv_engine import warehouse_table_name as table_name
+from civis_mcp.sandbox.csv_types import plural, quote_identifier
 from civis_mcp.sandbox.databases import DatabaseError
 from civis_mcp.sandbox.store import Sheet
 from civis_mcp.sandbox.syncs import SyncCancelled, SyncContext, SyncFailed, as_text, close_match

@@ -150,7 +150,7 @@ class Sandbox:
         for _, user_id in config.user_keys:
             if self.store.get_entry("user", user_id) is None:
                 raise ValueError(f"a user key belongs to user {user_id}, who is not a user of this sandbox.")
-        self.clock = RunClock(self.store, self.hosts, config.run_step_seconds)
+        self.clock = RunClock(self.store, self.hosts, config.run_step_seconds, manual=config.manual_clock)
         self.rate = RateLimiter(config.rate_limit_per_minute)
         self.faults = FaultDice(config.faults, config.seed)
         self.stopping = threading.Event()

@@ -1,7 +1,8 @@
 """``imports_wait_for_run``: poll a run until it ends, with progress notifications to the client.
 
-Polling backs off (1, 2, 4, 8, then every 10 s) so a long run costs few requests. A client that cancels the call
-cancels the wait at the next await: nothing is left running.
+Polling backs off (``WaitSchedule``: 0.25, 0.5, 1, 2, 4, 8, then every 10 s) so a short run is seen ending within a
+quarter of a second and a long run costs few requests. A client that cancels the call cancels the wait at the next
+await: nothing is left running.
 
 One call waits at most ``timeout_seconds``, 25 s by default: over HTTP a proxy with an idle timeout (60 s is common)
 drops a response that takes longer, and the result is lost. While it waits it sends a progress notification at least
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import anyio
 
@@ -24,15 +26,38 @@ from civis_mcp.workflows.models import RowCounts, WaitParams, WaitResult
 from civis_mcp.workflows.rows import read_row_counts
 from civis_mcp.workflows.runs import WorkflowError, find_run, read_run
 
-__all__ = ["wait_for_run"]
+__all__ = ["DEFAULT_SCHEDULE", "WaitSchedule", "wait_for_run"]
 
 Progress = Callable[[float, float, str], Awaitable[None]]
-MAX_INTERVAL = 10.0
 KEEPALIVE_SECONDS = 5.0
 
 
+@dataclass(frozen=True)
+class WaitSchedule:
+    """When to re-poll a run: ``first`` seconds after the first read, each pause ``factor`` times the one before,
+    never more than ``longest``."""
+
+    first: float = 0.25
+    factor: float = 2.0
+    longest: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.first <= self.longest and self.factor >= 1):
+            raise ValueError("a wait schedule needs 0 < first <= longest and factor >= 1.")
+
+    def next(self, interval: float) -> float:
+        return min(interval * self.factor, self.longest)
+
+
+DEFAULT_SCHEDULE = WaitSchedule()
+
+
 async def wait_for_run(
-    state: AppState, params: WaitParams, progress: Progress, sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    state: AppState,
+    params: WaitParams,
+    progress: Progress,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    schedule: WaitSchedule = DEFAULT_SCHEDULE,
 ) -> WaitResult:
     found = await find_kind(state, params.import_id, Kind(params.kind) if params.kind else None)
     if found is None:
@@ -51,7 +76,7 @@ async def wait_for_run(
         await progress(min(waited, params.timeout_seconds), params.timeout_seconds, message)
         return waited
 
-    interval = 1.0
+    interval = schedule.first
     while True:
         waited = await report()
         if run.state in ENDED_RUN_STATES:
@@ -82,7 +107,7 @@ async def wait_for_run(
             pause -= KEEPALIVE_SECONDS
             await report()
         await sleep(pause)
-        interval = min(interval * 2, MAX_INTERVAL)
+        interval = schedule.next(interval)
         run = await read_run(state, kind, params.import_id, run.id)
 
 
