@@ -38,7 +38,7 @@ def render() -> tuple[dict[str, str], str]:
             "toolset": entry["toolset"],
         }
         op = OPERATIONS_BY_TOOL.get(entry["name"])
-        item |= {"verb": op.verb, "path": op.path} if op is not None else {"workflow": True}
+        item |= {"verb": op.verb, "path": op.path} if op is not None else {entry["kind"]: True}
         index.append(item)
     files[INDEX] = _dump({"tools": index})
     # The catalog keeps the key order the code gives (schema.compact_input orders keys for fewer tokens).
