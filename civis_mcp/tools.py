@@ -120,9 +120,11 @@ def build_tool(op: Operation) -> Tool:
 def _finish(tool: Tool, params: type[BaseModel], result: type[BaseModel]) -> Tool:
     """Replace the SDK's signature-derived schemas and argument model by ours: the one place a tool's published input
     and output schemas are made."""
+    # Published, not re-validated by the SDK: every result is built from models validated already (or is one of
+    # our own), and checking it again cost as much as building it. Clients still check results against it.
     metadata = FuncMetadata(
         arg_model=_RawArguments,
-        output_model=result,
+        output_model=None,
         output_schema=compact_output(TypeAdapter(result).json_schema()),
     )
     schema = compact_input(params.model_json_schema())

@@ -35,11 +35,25 @@ class Redactor:
         # Longest first, so that a form containing another is replaced whole.
         kept = sorted((form for form in forms if len(form) >= _MIN_FORM), key=len, reverse=True)
         self._shortest = min((len(form) for form in kept), default=0)
+        self._lowered = tuple(form.lower() for form in kept)
         # Whitespace may split a form anywhere; the case of its letters may differ (base64 too: redacting a few
         # look-alike strings costs nothing, missing a key costs everything).
         self._pattern = (
             re.compile("|".join(r"\s*".join(map(re.escape, form)) for form in kept), re.IGNORECASE) if kept else None
         )
+
+    def absent_from_ascii(self, text: str) -> bool:
+        """True when ``text`` is ASCII and holds no form of the secret, so redacting it would change nothing.
+
+        Much cheaper than the pattern on a long text (a 44 KB answer: 0.1 ms against 1.2 ms): with whitespace taken
+        out and letters lowered, anything the pattern matches is a plain substring. Only for ASCII text, where
+        lowering is exactly the pattern's case-insensitivity; False (not known) for any other text."""
+        if not text.isascii():
+            return False
+        if self._pattern is None or len(text) < self._shortest:
+            return True
+        squashed = "".join(text.split()).lower()
+        return not any(form in squashed for form in self._lowered)
 
     def __call__(self, text: str) -> str:
         if self._pattern is None or len(text) < self._shortest:
