@@ -270,6 +270,30 @@ async def test_a_request_picks_its_profile_by_path(http_full: str) -> None:
     assert full == await _listed(f"{http_full}/full")
 
 
+def _leaves(exc: BaseException) -> list[str]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [text for inner in exc.exceptions for text in _leaves(inner)]
+    return [str(exc)]
+
+
+async def test_a_request_picks_its_profile_by_header(http_full: str) -> None:
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async def listed_with(value: str) -> set[str] | str:
+        http = create_mcp_http_client(headers={"Civis-MCP-Profile": value})
+        try:
+            async with http, Client(streamable_http_client(http_full, http_client=http)) as client:
+                return {tool.name for tool in (await client.list_tools()).tools}
+        except Exception as exc:  # the SDK raises the server's error out of its task group
+            return " | ".join(_leaves(exc))
+
+    assert await listed_with("compact") >= GATEWAY_TOOLS  # type: ignore[operator]
+    assert await listed_with("read-only") == await _listed(f"{http_full}/read-only")
+    refused = await listed_with("everything")
+    assert isinstance(refused, str) and "valid profiles: full, read-only, compact" in refused
+
+
 async def test_a_request_never_widens_the_operators_profile(fake: FakeCivis, world: CivisWorld) -> None:
     with serving_http(fake, "--profile", "read-only") as url:
         widened = await _listed(f"{url}/full")
