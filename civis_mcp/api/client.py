@@ -159,10 +159,11 @@ class CivisClient:
         deadline = self._clock() + self._settings.call_deadline
         arguments = params.to_wire()
         path = build_path(op.path, {name: arguments.pop(name) for name in op.path_params})
+        query = None if op.sends_body else encode_query(arguments)
         request = self._http.build_request(
             op.verb,
             path,
-            params=None if op.sends_body else encode_query(arguments),
+            params=query or None,  # an empty list costs httpx a needless re-encoding of the URL (12 us a call)
             # civis-python sends a JSON object with every request, ``{}`` when there are no body arguments (GET and
             # DELETE included); so do we, so that every request is the one civis-python would send.
             json=arguments if op.sends_body else {},
