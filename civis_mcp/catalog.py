@@ -25,6 +25,7 @@ __all__ = [
     "check_settings",
     "load_catalog",
     "not_offered_reason",
+    "offered",
     "profile_entries",
     "render_catalog",
     "selected_entries",
@@ -119,7 +120,12 @@ def check_settings(settings: Settings) -> None:
 def selected_entries(settings: Settings) -> list[CatalogEntry]:
     """The tools these settings list: the profile's shape (typed tools or the gateway), then the operator's bounds.
     Read-only wins over both lists; it filters on the safety class itself."""
-    return [entry for entry in load_catalog() if _shape_offers(entry, settings) and within_bounds(entry, settings)]
+    return [entry for entry in load_catalog() if offered(entry, settings)]
+
+
+def offered(entry: CatalogEntry, settings: Settings) -> bool:
+    """Whether these settings list ``entry``: the profile's shape, then the operator's bounds."""
+    return _shape_offers(entry, settings) and within_bounds(entry, settings)
 
 
 def profile_entries(settings: Settings) -> list[CatalogEntry]:

@@ -129,6 +129,9 @@ class CivisServer(MCPServer[AppState]):
     async def _handle_list_tools(
         self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
     ) -> ListToolsResult:
+        # The SDK's handler of tools/list (MCPServer registers it at construction), overridden because the public
+        # list_tools() is given no request, and the listing depends on the request's profile; pinned by
+        # tests/test_profiles.py over HTTP.
         return ListToolsResult(tools=self._listed(self._settings_for(ctx)))
 
     async def call_tool(

@@ -312,6 +312,7 @@ def test_manifest_files_match_the_code() -> None:
         "toolset": "sharing",
         "verb": "DELETE",
         "path": "/imports/{id}/shares/users/{user_id}",
+        "profiles": ["full"],  # destructive, so not read-only; and a typed tool, so not compact
     }
 
 
