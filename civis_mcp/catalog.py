@@ -16,6 +16,7 @@ from typing import Any
 
 from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.config import Settings
+from civis_mcp.profiles import gateway_shaped, parse_profile, reads_only
 from civis_mcp.vocabulary import Toolset
 
 __all__ = [
@@ -25,8 +26,11 @@ __all__ = [
     "check_settings",
     "load_catalog",
     "not_offered_reason",
+    "offered",
+    "profile_entries",
     "render_catalog",
     "selected_entries",
+    "within_bounds",
 ]
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
@@ -43,6 +47,8 @@ class CatalogEntry:
     """The exact ``tools/list`` entry (camelCase wire form)."""
     local_files: bool = False
     """Reads files on the server's own disk, so it is offered over stdio only."""
+    kind: str = "operation"
+    """``operation`` (one typed tool per entry of OPERATIONS), ``workflow`` or ``gateway`` (see ``profiles``)."""
 
 
 @cache
@@ -53,19 +59,21 @@ def load_catalog() -> tuple[CatalogEntry, ...]:
     except FileNotFoundError:
         raise RuntimeError(f"{CATALOG_PATH} is missing; run `civis-mcp manifest` to generate it.") from None
     return tuple(
-        CatalogEntry(e["name"], e["safety"], e["toolset"], e["listing"], bool(e.get("local_files")))
+        CatalogEntry(e["name"], e["safety"], e["toolset"], e["listing"], bool(e.get("local_files")), e["kind"])
         for e in raw["tools"]
     )
 
 
 def render_catalog() -> dict[str, Any]:
     """Build every tool from the code and describe it; the content of ``catalog.json``."""
+    from civis_mcp.gateway import GATEWAY
     from civis_mcp.operations import OPERATIONS
     from civis_mcp.tools import build_tools, listing_of
     from civis_mcp.workflows import WORKFLOWS
 
-    meta = {op.tool_name: (op.safety_class.value, op.toolset.value, False) for op in OPERATIONS}
-    meta |= {wf.name: (wf.safety.value, wf.toolset.value, wf.local_files) for wf in WORKFLOWS}
+    meta = {op.tool_name: (op.safety_class.value, op.toolset.value, False, "operation") for op in OPERATIONS}
+    meta |= {wf.name: (wf.safety.value, wf.toolset.value, wf.local_files, "workflow") for wf in WORKFLOWS}
+    meta |= {wf.name: (wf.safety.value, wf.toolset.value, False, "gateway") for wf in GATEWAY}
     tools = sorted(build_tools(), key=lambda tool: tool.name)
     return {
         "tools": [
@@ -74,6 +82,7 @@ def render_catalog() -> dict[str, Any]:
                 "safety": meta[tool.name][0],
                 "toolset": meta[tool.name][1],
                 **({"local_files": True} if meta[tool.name][2] else {}),
+                "kind": meta[tool.name][3],
                 "listing": listing_of(tool),
             }
             for tool in tools
@@ -82,7 +91,11 @@ def render_catalog() -> dict[str, Any]:
 
 
 def check_settings(settings: Settings) -> None:
-    """``ConfigurationError`` naming the valid choices when a toolset or tool name in the settings is wrong."""
+    """``ConfigurationError`` naming the valid choices when a profile, toolset or tool name in the settings is wrong."""
+    try:
+        parse_profile(settings.profile, "--profile (or CIVIS_MCP_PROFILE)")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
     entries = {entry.name: entry for entry in load_catalog()}
     unknown_sets = sorted((settings.toolsets or frozenset()) - set(TOOLSETS))
     if unknown_sets:
@@ -91,7 +104,11 @@ def check_settings(settings: Settings) -> None:
         unknown = sorted((names or frozenset()) - set(entries))
         if unknown:
             raise ConfigurationError(f"{option}: unknown tool(s) {unknown}; `civis-mcp tools` lists the valid names.")
-    not_guarded = sorted(name for name in settings.allow_unconfirmed if entries[name].safety != "destructive")
+    not_guarded = sorted(
+        name
+        for name in settings.allow_unconfirmed
+        if entries[name].safety != "destructive" or entries[name].kind == "gateway"
+    )
     if not_guarded:
         raise ConfigurationError(
             f"--allow-unconfirmed: {not_guarded} never ask for confirmation (they have no effect policy); "
@@ -102,15 +119,39 @@ def check_settings(settings: Settings) -> None:
 
 
 def selected_entries(settings: Settings) -> list[CatalogEntry]:
-    """The tools these settings offer. Read-only wins over both lists; it filters on the safety class itself."""
-    return [
-        entry
-        for entry in load_catalog()
-        if (settings.tools is None or entry.name in settings.tools)
+    """The tools these settings list: the profile's shape (typed tools or the gateway), then the operator's bounds.
+    Read-only wins over both lists; it filters on the safety class itself."""
+    return [entry for entry in load_catalog() if offered(entry, settings)]
+
+
+def offered(entry: CatalogEntry, settings: Settings) -> bool:
+    """Whether these settings list ``entry``: the profile's shape, then the operator's bounds."""
+    return _shape_offers(entry, settings) and within_bounds(entry, settings)
+
+
+def profile_entries(settings: Settings) -> list[CatalogEntry]:
+    """The tools of the profile's shape (the typed tools or the gateway, and the workflows) before the operator's
+    bounds: what ``selected_entries`` picks from."""
+    return [entry for entry in load_catalog() if _shape_offers(entry, settings)]
+
+
+def within_bounds(entry: CatalogEntry, settings: Settings) -> bool:
+    """The operator's bounds (--tools, --toolsets, read-only, no local files over HTTP); they also decide which
+    operations the gateway reaches. The gateway's own three tools are bounded by what they reach instead."""
+    if entry.kind == "gateway":
+        return True
+    return (
+        (settings.tools is None or entry.name in settings.tools)
         and (settings.toolsets is None or entry.toolset in settings.toolsets)
-        and (not settings.read_only or entry.safety == "read")
+        and (not reads_only(settings) or entry.safety == "read")
         and (settings.transport == "stdio" or not entry.local_files)
-    ]
+    )
+
+
+def _shape_offers(entry: CatalogEntry, settings: Settings) -> bool:
+    if entry.kind == "workflow":
+        return True
+    return (entry.kind == "gateway") == gateway_shaped(settings)
 
 
 def not_offered_reason(name: str, settings: Settings) -> str | None:
@@ -118,10 +159,18 @@ def not_offered_reason(name: str, settings: Settings) -> str | None:
     entry = next((entry for entry in load_catalog() if entry.name == name), None)
     if entry is None:
         return None
+    if not _shape_offers(entry, settings):
+        if entry.kind == "gateway":
+            return "the gateway belongs to the compact profile; this server lists the typed tools"
+        if within_bounds(entry, settings):
+            return (
+                f"the server runs the compact profile; call it through imports_call with operation={name!r} "
+                "(imports_describe_operation gives its arguments)"
+            )
     if entry.local_files and settings.transport != "stdio":
         return "it reads files on the server's own disk, which is never offered over HTTP"
-    if settings.read_only and entry.safety != "read":
-        return "the server runs read-only (--read-only or CIVIS_MCP_READ_ONLY)"
+    if reads_only(settings) and entry.safety != "read":
+        return "the server runs read-only (--read-only, the read-only profile, or CIVIS_MCP_READ_ONLY)"
     if settings.tools is not None and name not in settings.tools:
         return "it is not in the --tools allow-list"
     if settings.toolsets is not None and entry.toolset not in settings.toolsets:

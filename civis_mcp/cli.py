@@ -131,6 +131,12 @@ def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
     )
     parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="tools to list: full (default; typed tools), read-only, or compact (workflow tools and a gateway that "
+        "reaches every operation); over HTTP a request may narrow it with /mcp/PROFILE (env CIVIS_MCP_PROFILE)",
+    )
+    parser.add_argument(
         "--toolsets",
         metavar="NAMES",
         help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
@@ -208,7 +214,7 @@ def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 def _serve_flags(args: argparse.Namespace) -> list[str]:
     """The settings flags given on the command line, as ``serve`` arguments (for the configurations doctor prints)."""
     flags: list[str] = ["--read-only"] if args.read_only else []
-    for flag, value in (("--toolsets", args.toolsets), ("--tools", args.tools)):
+    for flag, value in (("--profile", args.profile), ("--toolsets", args.toolsets), ("--tools", args.tools)):
         if value is not None:
             flags += [flag, value]
     for tool in args.allow_unconfirmed:
@@ -264,6 +270,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {}
     if args.read_only:
         overrides["read_only"] = True
+    if args.profile is not None:
+        overrides["profile"] = args.profile.strip().lower()
     if args.toolsets is not None:
         overrides["toolsets"] = split_names(args.toolsets) or frozenset()
     if args.tools is not None:
@@ -423,6 +431,7 @@ def _run(build: Any, settings: Settings, hosted: HostedSettings | None) -> None:
 
 
 def _tools() -> int:
+    from civis_mcp.gateway import GATEWAY
     from civis_mcp.operations import OPERATIONS
     from civis_mcp.workflows import WORKFLOWS
 
@@ -433,6 +442,8 @@ def _tools() -> int:
     for wf in WORKFLOWS:
         kind = "(workflow: reads only)" if wf.safety.value == "read" else "(workflow)"
         print(f"{wf.name:<{width}}  {kind:<{route}}  {wf.safety.value}")
+    for wf in GATEWAY:
+        print(f"{wf.name:<{width}}  {'(gateway: compact profile)':<{route}}  {wf.safety.value}")
     return 0
 
 

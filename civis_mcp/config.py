@@ -36,6 +36,8 @@ class Settings:
     """Seconds calls stay paused once ``breaker_failures`` is reached; they are refused at once meanwhile."""
     read_only: bool = False
     """Offer only read tools; write and destructive tools are neither listed nor callable."""
+    profile: str = "full"
+    """Which tools are listed: ``full``, ``read-only`` or ``compact`` (see ``profiles``; checked at start-up)."""
     toolsets: frozenset[str] | None = None
     """Offer only the tools of these toolsets (None: all)."""
     tools: frozenset[str] | None = None
@@ -71,6 +73,7 @@ class Settings:
             breaker_failures=_count(env, "CIVIS_MCP_BREAKER_FAILURES", 5),
             breaker_cooldown=_float(env, "CIVIS_MCP_BREAKER_COOLDOWN", 30.0),
             read_only=_flag(env, "CIVIS_MCP_READ_ONLY"),
+            profile=env.get("CIVIS_MCP_PROFILE", "").strip().lower() or "full",
             toolsets=_names(env, "CIVIS_MCP_TOOLSETS"),
             tools=_names(env, "CIVIS_MCP_TOOLS"),
             allow_unconfirmed=_names(env, "CIVIS_MCP_ALLOW_UNCONFIRMED") or frozenset(),

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from civis_mcp import __version__
 from civis_mcp.api.redaction import Redactor
-from civis_mcp.catalog import CatalogEntry, load_catalog, not_offered_reason, selected_entries
+from civis_mcp.catalog import CatalogEntry, load_catalog, not_offered_reason, profile_entries, selected_entries
 from civis_mcp.clients import (
     CLIENTS,
     KEY_PLACEHOLDER,
@@ -226,7 +226,7 @@ def _json_object(response: httpx.Response) -> dict[str, object] | None:
 
 
 def _check_tools(doctor: Doctor, settings: Settings, expect: Sequence[str]) -> list[CatalogEntry]:
-    catalog = load_catalog()
+    catalog = profile_entries(settings)
     offered = selected_entries(settings)
     classes = Counter(entry.safety for entry in offered)
     doctor.report(
@@ -249,7 +249,7 @@ def _check_tools(doctor: Doctor, settings: Settings, expect: Sequence[str]) -> l
             "other clients get a refusal (use --read-only there)"
             + (f". Running WITHOUT confirmation: {unconfirmed}" if unconfirmed else ""),
         )
-    names = {entry.name for entry in catalog}
+    names = {entry.name for entry in load_catalog()}
     for name in expect:
         if name not in names:
             doctor.report("FAIL", "expect", f"{name} is not a civis-mcp tool; `civis-mcp tools` lists them.")

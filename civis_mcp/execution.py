@@ -13,7 +13,7 @@ from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.audit import Decision, Phase
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
-from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound
+from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound, bound_items
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence, fence_inline
 
@@ -68,8 +68,12 @@ async def send(
             status = getattr(exc, "status_code", None)
             state.record(op, arguments, decision, status, message, phase=Phase.OUTCOME)
         return error_result(message)
+    hint = more_hint(op, params)
     try:
-        shaped = shape(op, result)
+        if op.returns_list and op.response is not None:  # item by item, up to the budget (results.bound_items)
+            bounded = bound_items(op.response, result.data or [], result.pagination, state.result_budget, hint)
+        else:
+            bounded = bound(shape(op, result), state.result_budget, hint)
     except ValidationError as exc:
         fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
         message = (
@@ -82,7 +86,8 @@ async def send(
         return error_result(message)
     if decision is not None:
         state.record(op, arguments, decision, result.status_code, phase=Phase.OUTCOME)
-    return present(bound(shaped, state.result_budget, more_hint(op, params)))
+    # Every string came through CivisClient._decode, sanitised (or shown to need no sanitising): fenced as it is.
+    return present(bounded, clean=True)
 
 
 async def error_pointer(state: AppState, op: Operation, params: RequestModel, exc: CivisAPIError) -> str:
@@ -93,10 +98,14 @@ async def error_pointer(state: AppState, op: Operation, params: RequestModel, ex
     return await pointer_for(state.client, op, params, exc)
 
 
-def present(bounded: tuple[dict[str, Any], str], what: str = "The Civis API's answer") -> CallToolResult:
-    """A structured result (from ``results.bound``) whose text form is fenced: its strings came from Civis."""
+def present(
+    bounded: tuple[dict[str, Any], str], what: str = "The Civis API's answer", *, clean: bool = False
+) -> CallToolResult:
+    """A structured result (from ``results.bound``) whose text form is fenced: its strings came from Civis.
+    ``clean``: every string in it is sanitised already, so the fence need not sanitise the text again."""
     data, text = bounded
-    return CallToolResult(content=[TextContent(type="text", text=fence(text, what))], structured_content=data)
+    fenced = fence(text, what, clean=clean)
+    return CallToolResult(content=[TextContent(type="text", text=fenced)], structured_content=data)
 
 
 def more_hint(op: Operation, params: RequestModel) -> MoreHint:

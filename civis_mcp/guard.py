@@ -56,6 +56,7 @@ __all__ = [
     "current_round",
     "run_guarded",
     "spend_ticket",
+    "ticket_route",
 ]
 
 # One list of who can confirm, shared with the README's client matrix and `civis-mcp doctor`.
@@ -114,6 +115,11 @@ def current_round(ctx: Context[AppState, Any], tool: str) -> Round:
     return Round(in_rounds=True, ticket=ticket, carry=carry, answers=answers)
 
 
+def ticket_route(tool: str, via: str | None) -> str:
+    """What a question's ticket is bound to: the tool called, and the operation when it came through the gateway."""
+    return tool if via is None else f"{via}:{tool}"
+
+
 def carry_only(tool: str, carry: dict[str, Any]) -> str:
     """Round state that carries values to the next round without a question (e.g. the client's roots)."""
     return json.dumps({"kind": _TICKET_KIND, "tool": tool, "carry": carry})
@@ -133,16 +139,19 @@ def _refused(op: Operation, reason: str) -> str:
 
 
 async def run_guarded(
-    op: Operation, guard: Guard, arguments: dict[str, Any], ctx: Context[AppState, Any]
+    op: Operation, guard: Guard, arguments: dict[str, Any], ctx: Context[AppState, Any], *, via: str | None = None
 ) -> CallToolResult | BaseModel | InputRequiredResult:
-    """One call of an operation that has an effect policy; see the module docstring."""
+    """One call of an operation that has an effect policy; see the module docstring. ``via`` names the tool the call
+    came through when it is not the operation's own (the gateway's ``imports_call``): the question's ticket is bound
+    to that route, so a round asked through one tool is never answered through the other."""
     state = ctx.request_context.lifespan_context
     try:
         params = validate_arguments(op.tool_name, op.params, arguments)
     except ArgumentError as exc:
         state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
         return error_result(str(exc))
-    rnd = current_round(ctx, op.tool_name)
+    route = ticket_route(op.tool_name, via)
+    rnd = current_round(ctx, route)
     try:
         await spend_ticket(state, rnd)
         live = LiveState(state.client, OPERATIONS_BY_TOOL)
@@ -164,7 +173,7 @@ async def run_guarded(
             with state.client.tool_call_budget():  # a fresh budget: the human's time to answer is not in it
                 return await _assess(op, guard, state, params, LiveState(state.client, OPERATIONS_BY_TOOL))
 
-        decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess)
+        decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess, route=route)
         if isinstance(decision, InputRequiredResult):
             return decision
     except Refusal as refusal:
@@ -259,13 +268,14 @@ async def confirm_effect(
     *,
     carry: dict[str, Any] | None = None,
     instead: str = "",
+    route: str | None = None,
 ) -> Decision | InputRequiredResult:
     """The human's yes to ``assessment`` (or the operator's allowance), or the round that asks for it.
 
     Raises ``Refusal`` for anything else. After a mid-call yes, ``reassess`` reads the live state again and the call
     goes ahead only if it still shows what the human saw; in rounds, the answering round's own assessment is that
     re-check. ``carry`` rides the sealed state to the answering round; ``instead`` is tool-specific advice for a
-    client that cannot ask.
+    client that cannot ask; ``route`` is what the question's ticket is bound to (``tool`` unless given).
     """
     state = ctx.request_context.lifespan_context
     question = assessment.question
@@ -290,7 +300,7 @@ async def confirm_effect(
     if rnd.in_rounds:
         if rnd.ticket is None:
             fresh = _Ticket(secrets.token_urlsafe(24), assessment.digest, carry or {})
-            return input_required(_ANSWER_KEY, question, Confirmation, fresh.dump(tool))
+            return input_required(_ANSWER_KEY, question, Confirmation, fresh.dump(route or tool))
         decision = _judge(rnd.answers.get(_ANSWER_KEY))
         _same_or_refuse(rnd.ticket.digest, assessment)
         return decision

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from civis_mcp.catalog import CATALOG_PATH, render_catalog
+from civis_mcp.catalog import CATALOG_PATH, CatalogEntry, offered, render_catalog
+from civis_mcp.config import Settings
+from civis_mcp.profiles import Profile
 
 __all__ = ["DEFAULT_DIR", "check", "render", "write"]
 
@@ -28,6 +30,12 @@ def render() -> tuple[dict[str, str], str]:
     from civis_mcp.operations import OPERATIONS_BY_TOOL
 
     catalog = render_catalog()
+    # Which profiles list each tool (stdio, no --tools or --toolsets), so that a change of profile shows in a diff.
+    entries = [
+        CatalogEntry(e["name"], e["safety"], e["toolset"], e["listing"], bool(e.get("local_files")), e["kind"])
+        for e in catalog["tools"]
+    ]
+    listed = {profile: {e.name for e in entries if offered(e, Settings(profile=profile.value))} for profile in Profile}
     files = {f"{entry['name']}.json": _dump(entry["listing"]) for entry in catalog["tools"]}
     index = []
     for entry in catalog["tools"]:
@@ -37,8 +45,9 @@ def render() -> tuple[dict[str, str], str]:
             "safety": entry["safety"],
             "toolset": entry["toolset"],
         }
+        item["profiles"] = [profile.value for profile in Profile if entry["name"] in listed[profile]]
         op = OPERATIONS_BY_TOOL.get(entry["name"])
-        item |= {"verb": op.verb, "path": op.path} if op is not None else {"workflow": True}
+        item |= {"verb": op.verb, "path": op.path} if op is not None else {entry["kind"]: True}
         index.append(item)
     files[INDEX] = _dump({"tools": index})
     # The catalog keeps the key order the code gives (schema.compact_input orders keys for fewer tokens).

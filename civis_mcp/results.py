@@ -18,7 +18,16 @@ from pydantic import BaseModel, Field
 from civis_mcp.api.client import Pagination
 from civis_mcp.models.base import ResponseModel
 
-__all__ = ["Acknowledgement", "ListResult", "MoreHint", "Pagination", "Truncation", "bound", "compact_json"]
+__all__ = [
+    "Acknowledgement",
+    "ListResult",
+    "MoreHint",
+    "Pagination",
+    "Truncation",
+    "bound",
+    "bound_items",
+    "compact_json",
+]
 
 ItemT = TypeVar("ItemT", bound=ResponseModel)
 _MIN_STRING = 80
@@ -47,9 +56,15 @@ class Acknowledgement(BaseModel):
     message: str
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every result: ``json.dumps`` with these options builds a new one per call, which cost more than
+encoding a small item."""
+
+
 def compact_json(value: Any) -> str:
-    """The JSON text a result is measured by and written as."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """The JSON text a result is measured by and written as (what ``json.dumps(value, ensure_ascii=False,
+    separators=(",", ":"))`` gives)."""
+    return _ENCODER.encode(value)
 
 
 def _size(value: Any) -> int:
@@ -78,6 +93,58 @@ def bound(result: BaseModel, budget: int, more: MoreHint) -> tuple[dict[str, Any
         else _bound_object(result, data, budget)
     )
     return cut, compact_json(cut)
+
+
+def bound_items(
+    item_model: type[ResponseModel],
+    raw_items: list[Any],
+    pagination: Pagination | None,
+    budget: int,
+    more: MoreHint,
+) -> tuple[dict[str, Any], str]:
+    """What ``bound`` gives for ``ListResult[item_model](items=raw_items, pagination=pagination)``, item by item:
+    each item is validated, dumped and serialised once, the text is joined from the pieces, and the items past the
+    budget are not validated at all (a malformed one among them goes unnoticed, as it is never shown).
+    ``tests/test_results.py`` checks that both give the same data and text."""
+    page = pagination.model_dump(mode="json") if pagination is not None else None
+    tail = f'],"pagination":{compact_json(page)},"truncated":'
+    shell = len('{"items":[') + len(tail) + len("null}")
+    room = budget - shell - 300  # as _bound_list: the truncation note itself needs a little room
+    models: list[ResponseModel] = []
+    dumps: list[Any] = []
+    texts: list[str] = []
+    used = kept = 0
+    for raw in raw_items:
+        model = item_model.model_validate(raw)
+        dumped = model.model_dump(mode="json")
+        text = compact_json(dumped)
+        models.append(model)
+        dumps.append(dumped)
+        texts.append(text)
+        used += len(text) + 1
+        if used <= room and kept == len(models) - 1:
+            kept += 1
+        if shell + used - 1 > budget:
+            break
+    else:
+        data = {"items": dumps, "pagination": page, "truncated": None}
+        return data, '{"items":[' + ",".join(texts) + tail + "null}"
+    # Only what the hint reads of the items left out is kept (its id): they were never validated.
+    unshown = [
+        item_model.model_construct(id=raw["id"])
+        if isinstance(raw, dict) and isinstance(raw.get("id"), int)
+        else item_model.model_construct()
+        for raw in raw_items[len(models) :]
+    ]
+    whole = ListResult[Any].model_construct(items=[*models, *unshown], pagination=pagination)
+    while True:  # a long hint can outgrow the room kept for the note: then one item fewer
+        note = Truncation(returned=kept, omitted=len(raw_items) - kept, how_to_get_more=more(whole, kept)).model_dump(
+            mode="json"
+        )
+        text = '{"items":[' + ",".join(texts[:kept]) + tail + compact_json(note) + "}"
+        if kept == 0 or len(text) <= budget:
+            return {"items": dumps[:kept], "pagination": page, "truncated": note}, text
+        kept -= 1
 
 
 def _bound_list(result: ListResult[Any], data: dict[str, Any], budget: int, more: MoreHint) -> dict[str, Any]:

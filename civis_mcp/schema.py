@@ -22,12 +22,13 @@ _SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
     """The published input schema. Beyond ``_compact``: a string ``enum`` or ``const`` needs no ``type``; the
-    server checks list lengths (``minItems``, ``maxItems``; a description says a bound that matters) and refuses
-    unknown fields at every level naming the valid ones (``arguments.validate_arguments``), so writing
-    ``additionalProperties: false`` on every object only cost tokens (about 230 over the 46 operation tools); the
-    schema of an array's items or a map's values needs no description of its own (its field has one); a
-    description's closing period and a shared definition's own description (the property that uses it has one) say
-    nothing a model needs. Each is a few tokens, paid on every turn."""
+    server checks list lengths (``minItems``, ``maxItems``) and ``exclusiveMinimum`` (a description says a bound
+    that matters) and refuses unknown fields at every level naming the valid ones (``arguments.validate_arguments``),
+    so writing ``additionalProperties: false`` on every object only cost tokens (about 230 over the 46 operation
+    tools); the schema of an array's items or a map's values
+    needs no description of its own (its field has one); a description's closing period and a shared definition's
+    own description (the property that uses it has one) say nothing a model needs. Each is a few tokens, paid on
+    every turn."""
     result: dict[str, Any] = _tighten(_compact(schema, output=False))
     for definition in result.get("$defs", {}).values():
         definition.pop("description", None)
@@ -246,7 +247,7 @@ def _tighten(node: Any) -> Any:
         del out["type"]
     if isinstance(out.get("const"), str) and out.get("type") == "string":
         del out["type"]
-    for bound in _ITEM_COUNTS:  # the server refuses a list of the wrong length and says the bound
+    for bound in _SERVER_CHECKED:  # the server refuses a value out of these bounds and says the bound
         out.pop(bound, None)
     if out.get("additionalProperties") is False:
         del out["additionalProperties"]
@@ -257,7 +258,7 @@ def _tighten(node: Any) -> Any:
 
 
 _VALUE_SCHEMAS = ("items", "additionalProperties")
-_ITEM_COUNTS = ("minItems", "maxItems")
+_SERVER_CHECKED = ("minItems", "maxItems", "exclusiveMinimum")
 _FIRST = ("description", "type")
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "can_list_roots",
     "input_required",
     "list_roots_in_call",
+    "request_header",
     "roots_of",
     "roots_required",
     "round_answers",
@@ -91,3 +92,11 @@ async def ask_in_call(ctx: Context[Any, Any], message: str, schema: type[BaseMod
     return await ctx.request_context.session.elicit_form(
         message=message, requested_schema=render_elicitation_schema(schema), related_request_id=ctx.request_id
     )
+
+
+def request_header(request_context: Any, name: str) -> str | None:
+    """A header of the HTTP request that carried this message; None over stdio or when it is absent."""
+    request = getattr(request_context, "request", None)
+    headers = getattr(request, "headers", None)
+    value = headers.get(name) if headers is not None else None
+    return value if isinstance(value, str) else None

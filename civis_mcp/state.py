@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from civis_mcp.api.client import CivisClient
 from civis_mcp.api.trace import note_decision
 from civis_mcp.audit import AuditLog, Decision, Phase
-from civis_mcp.config import DEFAULT_FILE_MAX_BYTES, DEFAULT_FILE_TYPES
+from civis_mcp.config import DEFAULT_FILE_MAX_BYTES, DEFAULT_FILE_TYPES, Settings
 from civis_mcp.confirmations import ConfirmationStore, MemoryConfirmationStore
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ class AppState:
     confirmations: ConfirmationStore = field(default_factory=MemoryConfirmationStore)
     """Where confirmation tickets are spent, once each; see ``guard``."""
     local_files: LocalFilePolicy = field(default_factory=LocalFilePolicy)
+    settings: Settings = field(default_factory=Settings)
+    """The operator's settings; a request may narrow them (``profiles.narrow``), e.g. what the gateway reaches."""
 
     def record(
         self,

@@ -34,6 +34,7 @@ __all__ = [
     "build_tools",
     "listing_of",
     "output_model",
+    "run_operation",
 ]
 
 
@@ -72,28 +73,35 @@ def output_model(op: Operation) -> type[BaseModel]:
 
 
 def _make_runner(op: Operation) -> Callable[..., Awaitable[BaseModel | CallToolResult | InputRequiredResult]]:
-    """The tool function of an operation: a read, a write, or (with an effect policy) a guarded call."""
-    audited = op.safety_class is Safety.WRITE
-    guard = op.guard
+    """The tool function of an operation (``run_operation``, named after the tool)."""
 
     async def run(
         arguments: dict[str, Any], ctx: Context[AppState, Any]
     ) -> BaseModel | CallToolResult | InputRequiredResult:
-        if guard is not None:
-            return await run_guarded(op, guard, arguments, ctx)
-        state = ctx.request_context.lifespan_context
-        try:
-            params = validate_arguments(op.tool_name, op.params, arguments)
-        except ArgumentError as exc:
-            if audited:
-                state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
-            return error_result(str(exc))
-        with state.client.tool_call_budget():
-            return await send(state, op, params, arguments, Decision.NOT_GUARDED if audited else None)
+        return await run_operation(op, arguments, ctx)
 
     run.__annotations__ = {"arguments": dict[str, Any], "ctx": Context[AppState, Any], "return": BaseModel}
     run.__name__ = op.tool_name
     return run
+
+
+async def run_operation(
+    op: Operation, arguments: dict[str, Any], ctx: Context[AppState, Any], *, via: str | None = None
+) -> BaseModel | CallToolResult | InputRequiredResult:
+    """One call of an operation: a read, a write, or (with an effect policy) a guarded call; validation, effect
+    policy, confirmation, audit and result shaping included. The typed tool and the gateway's ``imports_call`` (which
+    passes ``via``, so that a confirmation asked through one is never taken by the other) both run this."""
+    if op.guard is not None:
+        return await run_guarded(op, op.guard, arguments, ctx, via=via)
+    state = ctx.request_context.lifespan_context
+    audited = op.safety_class is Safety.WRITE
+    try:
+        params = validate_arguments(op.tool_name, op.params, arguments)
+    except ArgumentError as exc:
+        if audited:
+            state.record(op, arguments, Decision.INVALID_ARGUMENTS, detail=str(exc))
+        return error_result(str(exc))
+    return await send(state, op, params, arguments, Decision.NOT_GUARDED if audited else None)
 
 
 def build_tool(op: Operation) -> Tool:
@@ -112,9 +120,11 @@ def build_tool(op: Operation) -> Tool:
 def _finish(tool: Tool, params: type[BaseModel], result: type[BaseModel]) -> Tool:
     """Replace the SDK's signature-derived schemas and argument model by ours: the one place a tool's published input
     and output schemas are made."""
+    # Published, not re-validated by the SDK: every result is built from models validated already (or is one of
+    # our own), and checking it again cost as much as building it. Clients still check results against it.
     metadata = FuncMetadata(
         arg_model=_RawArguments,
-        output_model=result,
+        output_model=None,
         output_schema=compact_output(TypeAdapter(result).json_schema()),
     )
     schema = compact_input(params.model_json_schema())
@@ -181,14 +191,19 @@ def listing_of(tool: Tool) -> dict[str, Any]:
 
 def build_named_tool(name: str) -> Tool:
     """Build one tool from the code, by name (the server builds tools lazily)."""
+    from civis_mcp.gateway import GATEWAY
+
     for op in OPERATIONS:
         if op.tool_name == name:
             return build_tool(op)
-    for wf in WORKFLOWS:
+    for wf in (*WORKFLOWS, *GATEWAY):
         if wf.name == name:
             return build_workflow_tool(wf)
     raise KeyError(name)
 
 
 def build_tools(operations: Iterable[Operation] = OPERATIONS, workflows: Iterable[Workflow] = WORKFLOWS) -> list[Tool]:
-    return [build_tool(op) for op in operations] + [build_workflow_tool(wf) for wf in workflows]
+    """Every tool: the operations', the workflows' and the gateway's."""
+    from civis_mcp.gateway import GATEWAY
+
+    return [build_tool(op) for op in operations] + [build_workflow_tool(wf) for wf in (*workflows, *GATEWAY)]

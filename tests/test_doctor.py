@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from civis_mcp.catalog import load_catalog
+from civis_mcp.catalog import profile_entries, selected_entries
 from civis_mcp.cli import main
 from civis_mcp.clients import CLIENTS
+from civis_mcp.config import Settings
 from civis_mcp.doctor import command_of_this_install
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from tests.test_first_hour import civis_mcp
@@ -70,7 +71,7 @@ def test_a_working_sandbox_setup_passes_and_prints_a_configuration_per_client() 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Everything works." in done.stdout
     assert "accepted: you are Riley Analyst (ranalyst, user 1001)" in done.stdout
-    assert f"answers over stdio and lists {len(load_catalog())} tools" in done.stdout
+    assert f"answers over stdio and lists {len(selected_entries(Settings()))} tools" in done.stdout
     command = command_of_this_install()[0]
     for client in CLIENTS:
         assert f"== {client.name} (" in done.stdout
@@ -116,8 +117,8 @@ def test_a_tool_switched_off_fails_with_the_reason(doctor: Doctor) -> None:
     assert done.returncode == 1
     assert "FAIL  expect    imports_post_cancel is switched off: the server runs read-only" in done.stdout
     assert "ok    expect    imports_get is offered" in done.stdout
-    reads = sum(entry.safety == "read" for entry in load_catalog())
-    total = len(load_catalog())
+    reads = sum(entry.safety == "read" for entry in profile_entries(Settings()))
+    total = len(profile_entries(Settings()))
     assert f"ok    tools     {reads} of {total} offered ({reads} read, 0 write, 0 destructive)" in done.stdout
     assert f"ok    tools     {total - reads} not offered: the server runs read-only" in done.stdout
     assert "serve --sandbox --read-only" in done.stdout  # the printed configurations carry the flags checked

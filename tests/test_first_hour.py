@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import SecretStr
 
-from civis_mcp.catalog import load_catalog
+from civis_mcp.catalog import selected_entries
 from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
 from civis_mcp.config import Settings
 from civis_mcp.sandbox import in_process_sandbox
@@ -81,7 +81,7 @@ async def _session_log(*args: str, tool: str = "imports_get_files_csv", env: dic
 
 async def test_the_sandbox_starts_without_a_key_warning_and_without_a_line_per_request() -> None:
     log = await _session_log("serve", "--sandbox")
-    assert f"serving {len(load_catalog())} tools for the sandbox" in log  # the log was really captured
+    assert f"serving {len(selected_entries(Settings()))} tools for the sandbox" in log  # the log was really captured
     assert "CIVIS_API_KEY" not in log
     assert "HTTP Request" not in log and f"/imports/files/csv/{DEMO_CSV_IMPORT_ID}" not in log
 

@@ -48,6 +48,7 @@ def test_one_entry_gives_the_tool_its_listing_its_policy_and_its_sandbox_route(t
         "toolset": "files",
         "verb": "POST",
         "path": "/imports/batches/{id}/halt",
+        "profiles": ["full"],  # a destructive tool: not in read-only; compact reaches it through imports_call
     }
     # Its role for its kind of import: the workflows' tool table now names it.
     assert report["batch_cancel_tool"] == TOOL

@@ -74,8 +74,13 @@ def listing() -> list[dict[str, Any]]:
     import anyio
 
     async def tools() -> list[dict[str, Any]]:
-        server = build_server(Settings(api_key=SecretStr("lint-key"), api_endpoint="http://127.0.0.1:9/"))
-        return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in await server.list_tools()]
+        """Every tool of every profile: the full listing, and the gateway of the compact one."""
+        found: dict[str, dict[str, Any]] = {}
+        for profile in ("full", "compact"):
+            settings = Settings(api_key=SecretStr("lint-key"), api_endpoint="http://127.0.0.1:9/", profile=profile)
+            for tool in await build_server(settings).list_tools():
+                found[tool.name] = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return list(found.values())
 
     return anyio.run(tools)
 

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from civis_mcp import manifest
 from civis_mcp.catalog import TOOLSETS, load_catalog
 from civis_mcp.config import Settings
+from civis_mcp.gateway import GATEWAY
 from civis_mcp.operations import OPERATIONS, OPERATIONS_BY_TOOL, Safety
 from civis_mcp.schema import compact_input
 from civis_mcp.server import build_server
@@ -302,7 +303,7 @@ def test_manifest_files_match_the_code() -> None:
     directory = Path(__file__).parent.parent / "tool_manifests"
     assert manifest.check(directory) == []
     index = json.loads((directory / "index.json").read_text())
-    assert len(index["tools"]) == 46 + len(WORKFLOWS)
+    assert len(index["tools"]) == 46 + len(WORKFLOWS) + len(GATEWAY)
     entry = next(t for t in index["tools"] if t["name"] == "imports_delete_shares_users")
     assert entry == {
         "name": "imports_delete_shares_users",
@@ -311,6 +312,7 @@ def test_manifest_files_match_the_code() -> None:
         "toolset": "sharing",
         "verb": "DELETE",
         "path": "/imports/{id}/shares/users/{user_id}",
+        "profiles": ["full"],  # destructive, so not read-only; and a typed tool, so not compact
     }
 
 

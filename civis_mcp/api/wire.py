@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["build_path", "camel_to_snake", "encode_query", "snake_keys"]
+__all__ = ["TooDeep", "build_path", "camel_to_snake", "encode_query", "snake_keys", "snake_keys_within"]
 
 # civis-python's rule (civis/_camel_to_snake.py), so that keys come out exactly as it returns them.
 _UNDERSCORER1 = re.compile(r"(.)([A-Z][a-z]+)")
@@ -42,6 +42,43 @@ def snake_keys(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [snake_keys(item) for item in value]
+    return value
+
+
+class TooDeep(ValueError):
+    """A decoded JSON value nests deeper than allowed."""
+
+
+def snake_keys_within(value: Any, limit: int) -> Any:
+    """``snake_keys``, refusing (``TooDeep``) a value whose objects and arrays nest more than ``limit`` levels: one
+    walk for both, which never recurses deeper than ``limit`` and makes no call for a scalar (most of an answer)."""
+    return _snake_container(value, limit, 1) if isinstance(value, dict | list) else value
+
+
+def _snake_container(value: dict[str, Any] | list[Any], limit: int, depth: int) -> Any:
+    if depth > limit:
+        raise TooDeep(f"deeper than {limit} levels")
+    if isinstance(value, list):
+        return [_snake_container(item, limit, depth + 1) if isinstance(item, dict | list) else item for item in value]
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict | list):
+            item = (
+                _verbatim_within(item, limit, depth + 1)
+                if key in _VERBATIM_KEYS
+                else _snake_container(item, limit, depth + 1)
+            )
+        out[camel_to_snake(key)] = item
+    return out
+
+
+def _verbatim_within(value: Any, limit: int, depth: int) -> Any:
+    """``value`` unchanged, once its depth is checked."""
+    if isinstance(value, dict | list):
+        if depth > limit:
+            raise TooDeep(f"deeper than {limit} levels")
+        for item in value.values() if isinstance(value, dict) else value:
+            _verbatim_within(item, limit, depth + 1)
     return value
 
 

@@ -30,6 +30,7 @@ from civis_mcp.hosted.keys import KeyVerifier
 from civis_mcp.hosted.limits import RateLimiter
 from civis_mcp.hosted.sessions import ReplicaSessions
 from civis_mcp.hosted.settings import HostedSettings
+from civis_mcp.profiles import ProfilePaths
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -111,4 +112,6 @@ def http_app(server: MCPServer, hosting: Hosting, api_endpoint: str) -> ASGIApp:
     server.custom_route("/readyz", methods=["GET"])(readyz)
     inner = server.streamable_http_app(transport_security=security, host=settings.host)
     verifier = KeyVerifier(api_endpoint, ttl=settings.key_cache_seconds) if hosting.per_caller else None
-    return CallerGate(ReplicaSessions(inner, settings.replica), security, verifier, issuer=api_endpoint)
+    gate = CallerGate(ReplicaSessions(inner, settings.replica), security, verifier, issuer=api_endpoint)
+    # Outermost: /mcp/PROFILE is /mcp narrowed to that profile (see profiles) before anything reads the path.
+    return ProfilePaths(gate)

@@ -72,8 +72,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         "imports_find",
         "Find imports of every kind",
-        "Find imports of any kind (import job, CSV, batch) by last-run state, name, schedule or author, e.g. every "
-        "failed import. Gives each one's kind, last run and error, next run, and the tools for its kind.",
+        "Find imports of any kind by last-run state, name, schedule or author; each with its last run.",
         FindParams,
         FindResult,
         _find,
@@ -81,8 +80,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         "imports_diagnose_run",
         "Diagnose a failed import run",
-        "Explain why a run failed (latest failed run by default), for any kind of import: cause, log evidence, "
-        "the settings involved and the tool call that fixes it.",
+        "Explain why a run failed: cause, log evidence, settings and the call that fixes it.",
         DiagnoseParams,
         Diagnosis,
         _diagnose,
@@ -90,7 +88,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         "imports_wait_for_run",
         "Wait for an import run to end",
-        "Wait until a run of any kind of import ends (or a timeout), reporting progress; returns its final state.",
+        "Wait for a run to end, with progress; returns its final state.",
         WaitParams,
         WaitResult,
         wait_for_run,
@@ -98,8 +96,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         "imports_tail_logs",
         "Tail an import run's log",
-        "Read the last lines of a run's log, or the lines after a cursor, optionally only errors; for any kind of "
-        "import. Bounded, unlike the raw log tools.",
+        "Read a run's last log lines, or those after a cursor, optionally by level.",
         TailParams,
         TailResult,
         _tail,
@@ -107,8 +104,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         "imports_load_file",
         "Load a local CSV file into a table",
-        "Load a CSV file from the workspace into a table in one call: checks the file, uploads it, runs the import "
-        "and waits; answers with row counts or the diagnosis. truncate/drop ask the human. Local (stdio) only.",
+        "Load a workspace CSV into a table; answers with row counts or the diagnosis.",
         LoadFileParams,
         LoadResult,
         None,

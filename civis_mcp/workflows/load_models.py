@@ -14,20 +14,18 @@ __all__ = ["FileFacts", "LoadDiagnosis", "LoadFileParams", "LoadResult"]
 
 
 class LoadFileParams(RequestModel):
-    path: str = Field(description="Local file: relative to the workspace, or absolute inside it.")
+    path: str = Field(description="File path in the workspace.")
     schema: str = Field(description="Destination schema.")  # type: ignore[assignment]
     table: str = Field(description="Destination table.")
     remote_host_id: int = Field(description="Database host ID.")
     credential_id: int = Field(description="Database credential ID.")
     existing_table_rows: ExistingTableRows = Field(
-        default="fail", description="If the table exists: fail, append, truncate or drop (the last two ask the human)."
+        default="fail", description="If the table exists (truncate, drop: asked first)."
     )
-    column_delimiter: ColumnDelimiter | None = Field(default=None, description="Delimiter (sniffed if omitted).")
-    first_row_is_header: bool | None = Field(default=None, description="Header row? (sniffed if omitted)")
-    max_errors: int | None = Field(default=None, ge=0, description="Bad rows to skip before failing.")
-    timeout_seconds: float = Field(
-        default=300, gt=0, le=3600, description="Wait this long for the run (max 3600); then resume with the waiter."
-    )
+    column_delimiter: ColumnDelimiter | None = Field(default=None, description="Delimiter (default: sniffed).")
+    first_row_is_header: bool | None = Field(default=None, description="Header row (default: sniffed).")
+    max_errors: int | None = Field(default=None, ge=0, description="Max bad rows.")
+    timeout_seconds: float = Field(default=300, gt=0, le=3600, description="Wait for the run, seconds.")
 
 
 class FileFacts(BaseModel):

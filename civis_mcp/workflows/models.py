@@ -10,49 +10,46 @@ from civis_mcp.models.base import RequestModel
 from civis_mcp.vocabulary import Kind, KindName, RunState, SeverityLevel
 
 KindArg = KindName
-_KIND = "Kind of import; found automatically when left out."
+_KIND = "Kind (default: detected)."
 
 
 class DiagnoseParams(RequestModel):
-    import_id: int = Field(description="ID of the import (any kind).")
-    run_id: int | None = Field(default=None, description="Run to diagnose (default: latest failed).")
+    import_id: int = Field(description="Import ID.")
+    run_id: int | None = Field(default=None, description="Run ID (default: latest failed).")
     kind: KindArg | None = Field(default=None, description=_KIND)
 
 
 class WaitParams(RequestModel):
-    import_id: int = Field(description="ID of the import (any kind).")
+    import_id: int = Field(description="Import ID.")
     run_id: int | None = Field(default=None, description="Run to wait for (default: latest).")
     kind: KindArg | None = Field(default=None, description=_KIND)
     timeout_seconds: float = Field(
         default=25,
         gt=0,
         le=3600,
-        description="Wait at most this long in this call (default 25, so that proxies do not drop the answer; max "
-        "3600). A run still going is reported with the call that goes on waiting.",
+        description="Seconds for this call; call again if still running.",
     )
 
 
 class TailParams(RequestModel):
-    import_id: int = Field(description="ID of the import (any kind).")
+    import_id: int = Field(description="Import ID.")
     run_id: int | None = Field(default=None, description="Run to read (default: latest).")
     kind: KindArg | None = Field(default=None, description=_KIND)
-    lines: int = Field(default=50, ge=1, le=1000, description="How many lines (default 50).")
-    after_id: int | None = Field(default=None, description="Read lines after this log ID instead of the last ones.")
-    level: SeverityLevel | None = Field(default=None, description="Only lines at this level or above.")
+    lines: int = Field(default=50, ge=1, le=1000, description="Lines to read.")
+    after_id: int | None = Field(default=None, description="Lines after this log ID.")
+    level: SeverityLevel | None = Field(default=None, description="Minimum level.")
 
 
 class FindParams(RequestModel):
-    state: list[RunState] | None = Field(default=None, description="Only these last-run states.")
+    state: list[RunState] | None = Field(default=None, description="Last-run states.")
     kind: Literal["import", "csv", "batch"] | None = Field(default=None, description="Only this kind.")
-    q: str | None = Field(default=None, description="Name or ID to search for.")
-    scheduled: bool | None = Field(default=None, description="Only scheduled (true) or unscheduled (false).")
-    author: int | None = Field(default=None, description="Only those of this user ID.")
-    order: Literal["last_run", "updated"] = Field(
-        default="last_run", description="last_run: latest run first; updated: latest change first."
-    )
-    limit: int = Field(default=20, ge=1, le=50, description="Per page, 1-50.")
-    page_num: int = Field(default=1, ge=1, description="Page, from 1.")
-    hidden: bool = Field(default=True, description="Also hidden imports (file imports are), on page 1.")
+    q: str | None = Field(default=None, description="Name or ID.")
+    scheduled: bool | None = Field(default=None, description="Scheduled (true) or not (false).")
+    author: int | None = Field(default=None, description="Author's user ID.")
+    order: Literal["last_run", "updated"] = Field(default="last_run", description="Latest run or latest change first.")
+    limit: int = Field(default=20, ge=1, le=50, description="Per page.")
+    page_num: int = Field(default=1, ge=1, description="Page number.")
+    hidden: bool = Field(default=True, description="With hidden ones, e.g. file imports.")
 
 
 class FoundRun(BaseModel):
