@@ -48,8 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--auth",
-        choices=["none", "civis-key"],
-        help="with --http: civis-key = each caller sends their own Civis key as HTTP Basic and every call is made "
+        choices=["none", "civis-key", "oauth"],
+        help="with --http: oauth = callers sign in with your identity provider (OAuth 2.1 access tokens; each person "
+        "binds their Civis key once on /connect; see CIVIS_MCP_OAUTH_ISSUER in the README); "
+        "civis-key = each caller sends their own Civis key as HTTP Basic and every call is made "
         "with it (no server-wide key); none = the server's CIVIS_API_KEY (env CIVIS_MCP_AUTH; default none)",
     )
     serve.add_argument(
@@ -310,9 +312,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(args.log_level, settings, hosted)
     log = logging.getLogger("civis_mcp")
-    if hosted is not None and hosted.auth == "civis-key":
+    if hosted is not None and hosted.auth != "none":
         if settings.api_key is not None and not args.sandbox:
-            log.warning("CIVIS_API_KEY is set but not used: with --auth civis-key every call uses its caller's key.")
+            log.warning(
+                "CIVIS_API_KEY is set but not used: with --auth %s every call uses its caller's key.", hosted.auth
+            )
         settings = dataclasses.replace(settings, api_key=None)
     elif settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
@@ -373,7 +377,7 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         stored = f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}" if config.db_path else ""
         log.info("using the embedded sandbox at %s%s", sandbox.url, f" ({stored})" if stored else "")
-        key = None if hosted is not None and hosted.auth == "civis-key" else SecretStr(sandbox.api_key)
+        key = None if hosted is not None and hosted.auth != "none" else SecretStr(sandbox.api_key)
         sandboxed = dataclasses.replace(settings, api_key=key, api_endpoint=sandbox.url)
         _run(build_server, sandboxed, hosted)
     return 0
