@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="fail unless this tool is offered (repeat for several)",
     )
+    from civis_mcp.oauth.admin import add_keys_parser
+
+    add_keys_parser(commands)
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
     # Starlette, uvicorn and every model, which `serve` must not pay for at start-up).
@@ -470,6 +473,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tools()
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "keys":
+        from civis_mcp.oauth.admin import main_keys
+
+        return main_keys(args)
     if args.command == "demo":
         from civis_mcp.demo import list_failures, main_demo
 

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -150,3 +149,201 @@ def test_bad_tokens_are_refused_and_nothing_reaches_civis(world: World) -> None:
 
 def test_a_good_token_gets_in(world: World) -> None:
     assert initialize(world.url, bearer(world.token(ALICE))).status_code == 200
+
+
+# --- binding a key on /connect ---------------------------------------------------------------------------------------
+
+
+async def list_imports(world: World, subject: str) -> set[int]:
+    async with client(world, world.token(subject)) as mcp:
+        result = await mcp.call_tool("imports_list", {})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return {item["id"] for item in result.structured_content["items"]}
+
+
+async def connect_link(world: World, subject: str) -> str:
+    """A tool call of someone with no key bound: the URL-mode elicitation's link, and nothing sent to Civis."""
+    mark = world.sandbox.requests.mark()
+    async with client(world, world.token(subject)) as mcp:
+        with pytest.raises(MCPError) as raised:
+            await mcp.call_tool("imports_list", {})
+    assert raised.value.code == URL_ELICITATION_REQUIRED
+    (elicitation,) = raised.value.data["elicitations"]
+    assert elicitation["mode"] == "url"
+    assert "Civis API key" in elicitation["message"]
+    assert elicitation["url"].startswith(f"{world.origin}/connect?link=")
+    assert world.sandbox.requests.since(mark) == []
+    return str(elicitation["url"])
+
+
+class Browser:
+    """The person's browser: cookies, and redirects followed by hand (so each hop can be looked at)."""
+
+    def __init__(self, world: World, person: str | None) -> None:
+        self.world = world
+        self.person = person
+        self.http = httpx.Client(timeout=10)
+
+    def open(self, url: str) -> httpx.Response:
+        """Open a link; sign in at the identity provider as ``person`` on the way."""
+        answer = self.http.get(url)
+        while answer.status_code in (302, 303):
+            target = answer.headers["location"]
+            if target.startswith(self.world.issuer.url):
+                self.world.issuer.signed_in = self.person
+            answer = self.http.get(target)
+        return answer
+
+    def post(self, path: str, form: dict[str, str], **kwargs: Any) -> httpx.Response:
+        return self.http.post(f"{self.world.origin}{path}", data=form, **kwargs)
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return page.text.split('name="csrf" value="')[1].split('"')[0]
+
+
+def stored_subjects(world: World) -> list[str]:
+    with sqlite3.connect(world.store) as db:
+        return [row[0] for row in db.execute("SELECT subject FROM bindings ORDER BY subject")]
+
+
+async def test_alice_connects_her_key_and_her_calls_carry_it(world: World) -> None:
+    link = await connect_link(world, ALICE)
+    browser = Browser(world, ALICE)
+    page = browser.open(link)
+    assert page.status_code == 200, page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert 'type="password"' in page.text
+    csrf = csrf_of(page)
+    mark = world.sandbox.requests.mark()
+
+    # A bad key: checked with Civis, refused, nothing stored.
+    refused = browser.post("/connect/key", {"csrf": csrf, "key": BAD_KEY})
+    assert refused.status_code == 400
+    assert "Civis rejected this key" in refused.text
+    assert BAD_KEY not in refused.text
+    assert stored_subjects(world) == []
+    # Without the page's CSRF token, or from another origin: refused before Civis is asked.
+    assert browser.post("/connect/key", {"csrf": "forged", "key": ALICE_KEY}).status_code == 403
+    foreign = browser.post(
+        "/connect/key", {"csrf": csrf, "key": ALICE_KEY}, headers={"Origin": "http://attacker.example"}
+    )
+    assert foreign.status_code == 403
+    # Another browser (no session cookie) with the right CSRF token: refused.
+    assert httpx.post(f"{world.origin}/connect/key", data={"csrf": csrf, "key": ALICE_KEY}).status_code == 401
+    assert stored_subjects(world) == []
+    assert [seen.who for seen in world.sandbox.requests.since(mark)] == ["bad"]
+
+    saved = browser.post("/connect/key", {"csrf": csrf, "key": ALICE_KEY})
+    assert saved.status_code == 200, saved.text
+    assert f"Civis user {d.DEMO_USER_ID}" in saved.text
+    assert ALICE_KEY not in saved.text
+    assert stored_subjects(world) == [ALICE]
+
+    mark = world.sandbox.requests.mark()
+    alices = await list_imports(world, ALICE)
+    seen = world.sandbox.requests.since(mark)
+    assert seen and {item.who for item in seen} == {"alice"}
+    assert d.DEMO_DBSYNC_IMPORT_ID in alices
+
+
+async def test_a_link_opens_once_and_only_for_its_own_person(world: World) -> None:
+    link = await connect_link(world, BOB)
+    # Alice signs in on Bob's link (it was forwarded to her): refused, nothing stored, the link not spent.
+    intruder = Browser(world, ALICE)
+    page = intruder.open(link)
+    assert page.status_code == 403
+    assert "someone else" in page.text
+    assert 'type="password"' not in page.text
+    assert stored_subjects(world) == [ALICE]
+    # Bob opens it: he may bind his key; opened again (replayed), it is refused.
+    bob = Browser(world, BOB)
+    page = bob.open(link)
+    assert page.status_code == 200, page.text
+    assert bob.post("/connect/key", {"csrf": csrf_of(page), "key": BOB_KEY}).status_code == 200
+    assert Browser(world, BOB).open(link).status_code == 410
+    # A link that is not one of ours, or tampered with.
+    tampered = link[:-4] + ("AAAA" if not link.endswith("AAAA") else "BBBB")
+    assert Browser(world, BOB).open(tampered).status_code == 400
+    assert stored_subjects(world) == [ALICE, BOB]
+
+    mark = world.sandbox.requests.mark()
+    bobs = await list_imports(world, BOB)
+    alices = await list_imports(world, ALICE)
+    assert d.DEMO_PRIVATE_IMPORT_ID in bobs and d.DEMO_PRIVATE_IMPORT_ID not in alices
+    assert d.DEMO_DBSYNC_IMPORT_ID in alices and d.DEMO_DBSYNC_IMPORT_ID not in bobs
+    assert {item.who for item in world.sandbox.requests.since(mark)} == {"alice", "bob"}
+
+
+def test_the_store_holds_only_sealed_keys(world: World) -> None:
+    raw = b"".join(path.read_bytes() for path in world.store.parent.glob("keys.sqlite*"))
+    for key in (ALICE_KEY, BOB_KEY):
+        for form in key_forms(key):
+            assert form.encode() not in raw
+    with sqlite3.connect(world.store) as db:
+        rows = db.execute("SELECT subject, civis_user_id, length(sealed_key) FROM bindings ORDER BY subject").fetchall()
+    assert rows[0][:2] == (ALICE, d.DEMO_USER_ID)
+    assert rows[1][:2] == (BOB, d.DEMO_OUTSIDER_ID)
+    assert all(length > len(ALICE_KEY) for _, _, length in rows)
+
+
+def keys_cli(world: World, *args: str, ring: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": str(ROOT), "CIVIS_MCP_KEY_STORE": str(world.store), "PATH": "/usr/bin:/bin"}
+    if ring is not None:
+        env["CIVIS_MCP_KEY_RING"] = ring
+    return subprocess.run(
+        [sys.executable, "-m", "civis_mcp", "keys", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_disconnect_and_operator_revoke_make_the_next_call_ask_again(world: World) -> None:
+    listed = keys_cli(world, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert ALICE in listed.stdout and BOB in listed.stdout
+    assert ALICE_KEY not in listed.stdout
+    revoked = keys_cli(world, "revoke", "--issuer", world.issuer.url, "--subject", BOB)
+    assert revoked.returncode == 0, revoked.stderr
+    assert keys_cli(world, "revoke", "--issuer", world.issuer.url, "--subject", BOB).returncode == 1
+    link = await connect_link(world, BOB)  # asks again, and nothing reached Civis
+
+    # Bob binds again, then disconnects himself on the page.
+    bob = Browser(world, BOB)
+    page = bob.open(link)
+    csrf = csrf_of(page)
+    assert bob.post("/connect/key", {"csrf": csrf, "key": BOB_KEY}).status_code == 200
+    assert BOB in stored_subjects(world)
+    assert bob.post("/connect/disconnect", {"csrf": "forged"}).status_code == 403
+    assert BOB in stored_subjects(world)
+    gone = bob.post("/connect/disconnect", {"csrf": csrf})
+    assert gone.status_code == 200
+    assert BOB not in stored_subjects(world)
+    await connect_link(world, BOB)
+
+
+async def test_rotating_the_key_ring_keeps_bindings_readable(world: World) -> None:
+    new = new_ring_key()
+    resealed = keys_cli(world, "reseal", ring=f"{new},{RING_KEY}")
+    assert resealed.returncode == 0, resealed.stderr
+    assert "resealed 1 binding" in resealed.stdout
+    # The server still has only the old key: Alice's binding, now sealed under the new one, does not open there...
+    await connect_link(world, ALICE)
+    # ...and a server with the rotated ring reads it.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    env = {**world.env, "CIVIS_MCP_KEY_RING": f"{new},{RING_KEY}", "CIVIS_MCP_RESOURCE_URL": url}
+    with serve(["--http", f"127.0.0.1:{port}", "--auth", "oauth"], env, probe=f"http://127.0.0.1:{port}/healthz"):
+        rotated = World(world.sandbox, world.issuer, url, world.store, env, world.process)
+        assert d.DEMO_DBSYNC_IMPORT_ID in await list_imports(rotated, ALICE)
+
+
+def test_no_key_or_token_in_the_server_log(world: World) -> None:
+    world.process.terminate()
+    _, err = world.process.communicate(timeout=20)
+    for key in (ALICE_KEY, BOB_KEY, BAD_KEY):
+        for form in key_forms(key):
+            assert form not in err
+    assert "eyJ" not in err, "no JWT (access token, connect link, cookie) in the log"
+    assert "refused a bearer token" in err

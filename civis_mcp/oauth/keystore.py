@@ -60,9 +60,10 @@ def _context(issuer: str, subject: str, user_id: int) -> bytes:
 
 
 class KeyStore:
-    def __init__(self, path: Path, ring: KeyRing) -> None:
+    def __init__(self, path: Path, ring: KeyRing | None) -> None:
+        """``ring`` None: listing and revoking only (what an operator can do without the key ring)."""
         self.path = path
-        self._ring = ring
+        self._ring_or_none = ring
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -76,6 +77,16 @@ class KeyStore:
         finally:
             db.close()
         self.path.chmod(0o600)
+
+    @property
+    def _ring(self) -> KeyRing:
+        if self._ring_or_none is None:
+            raise ValueError("this needs the operator key ring: set CIVIS_MCP_KEY_RING.")
+        return self._ring_or_none
+
+    @property
+    def sealing_key_id(self) -> str:
+        return self._ring.sealing_key_id
 
     # --- synchronous (the CLI), each also available async below -----------------------------------------------------
 
@@ -106,6 +117,24 @@ class KeyStore:
         user_id, bound_at, ring_key_id, sealed = row
         key = self._ring.unseal(bytes(sealed), _context(issuer, subject, int(user_id)))
         return Binding(issuer, subject, int(user_id), str(bound_at), str(ring_key_id), key)
+
+    def reseal_now(self) -> int:
+        """Seal every binding again under the ring's first key (after a rotation); how many were resealed."""
+        count = 0
+        for info in self.list_now():
+            if info.ring_key_id == self._ring.sealing_key_id:
+                continue
+            binding = self.lookup_now(info.issuer, info.subject)
+            if binding is None:
+                continue
+            sealed = self._ring.seal(binding.key, _context(info.issuer, info.subject, info.civis_user_id))
+            with self._db() as db:
+                db.execute(
+                    "UPDATE bindings SET ring_key_id = ?, sealed_key = ? WHERE issuer = ? AND subject = ?",
+                    (self._ring.sealing_key_id, sealed, info.issuer, info.subject),
+                )
+            count += 1
+        return count
 
     def revoke_now(self, issuer: str, subject: str) -> bool:
         with self._db() as db:
