@@ -346,4 +346,5 @@ def test_no_key_or_token_in_the_server_log(world: World) -> None:
         for form in key_forms(key):
             assert form not in err
     assert "eyJ" not in err, "no JWT (access token, connect link, cookie) in the log"
+    assert "/connect?(query not logged)" in err
     assert "refused a bearer token" in err
