@@ -279,6 +279,7 @@ async def test_a_link_opens_once_and_only_for_its_own_person(world: World) -> No
 
 
 def test_the_store_holds_only_sealed_keys(world: World) -> None:
+    assert world.store.stat().st_mode & 0o777 == 0o600
     raw = b"".join(path.read_bytes() for path in world.store.parent.glob("keys.sqlite*"))
     for key in (ALICE_KEY, BOB_KEY):
         for form in key_forms(key):

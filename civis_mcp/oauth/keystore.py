@@ -64,7 +64,7 @@ class KeyStore:
         """``ring`` None: listing and revoking only (what an operator can do without the key ring)."""
         self.path = path
         self._ring_or_none = ring
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
 
@@ -76,7 +76,8 @@ class KeyStore:
             yield db
         finally:
             db.close()
-        self.path.chmod(0o600)
+        for part in (self.path, *self.path.parent.glob(f"{self.path.name}-*")):  # the database, its WAL and index
+            part.chmod(0o600)
 
     @property
     def _ring(self) -> KeyRing:
