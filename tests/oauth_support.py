@@ -34,7 +34,8 @@ class LocalIssuer:
     url: str
     key: rsa.RSAPrivateKey
     kid: str
-    client_id: str = "civis-mcp"
+    clients: tuple[str, ...] = ("civis-mcp", "test-client")
+    """Pre-registered clients: civis-mcp's /connect, and the test's MCP client."""
     signed_in: str | None = None
     """The subject the authorization endpoint signs in (the person at the browser); None: nobody, an error."""
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -111,7 +112,7 @@ def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": "not_found"})
 
         def _authorize(self, query: dict[str, str]) -> None:
-            if query.get("client_id") != issuer.client_id or query.get("code_challenge_method") != "S256":
+            if query.get("client_id") not in issuer.clients or query.get("code_challenge_method") != "S256":
                 self._json(400, {"error": "invalid_request"})
                 return
             if issuer.signed_in is None:

@@ -16,14 +16,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from mcp import Client
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from mcp.shared.exceptions import MCPError
 from mcp_types import URL_ELICITATION_REQUIRED
+from pydantic import AnyUrl
 
 from civis_mcp.oauth.keyring import new_ring_key
 from civis_mcp.sandbox import demo as d
@@ -276,6 +280,63 @@ async def test_a_link_opens_once_and_only_for_its_own_person(world: World) -> No
     assert d.DEMO_PRIVATE_IMPORT_ID in bobs and d.DEMO_PRIVATE_IMPORT_ID not in alices
     assert d.DEMO_DBSYNC_IMPORT_ID in alices and d.DEMO_DBSYNC_IMPORT_ID not in bobs
     assert {item.who for item in world.sandbox.requests.since(mark)} == {"alice", "bob"}
+
+
+class Tokens:
+    """The SDK client's token storage, with the client pre-registered at the identity provider."""
+
+    def __init__(self, redirect_uri: str) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client = OAuthClientInformationFull(
+            client_id="test-client", redirect_uris=[AnyUrl(redirect_uri)], token_endpoint_auth_method="none"
+        )
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+async def test_the_sdk_oauth_client_discovers_signs_in_and_calls_with_the_bound_key(world: World) -> None:
+    """Discovery (401 -> resource metadata -> issuer metadata) -> authorization (PKCE, resource) -> token -> call."""
+    redirect_uri = "http://127.0.0.1:1/callback"  # the client's own; the browser's visit is simulated below
+    redirected: list[httpx.Response] = []
+
+    async def visit(authorization_url: str) -> None:
+        world.issuer.signed_in = ALICE
+        query = parse_qs(urlsplit(authorization_url).query)
+        assert query["resource"] == [world.url]
+        assert query["scope"] == [SCOPE]
+        async with httpx.AsyncClient() as browser:
+            redirected.append(await browser.get(authorization_url))
+
+    async def come_back() -> AuthorizationCodeResult:
+        location = urlsplit(redirected[-1].headers["location"])
+        query = parse_qs(location.query)
+        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+
+    storage = Tokens(redirect_uri)
+    provider = OAuthClientProvider(
+        server_url=world.url,
+        client_metadata=OAuthClientMetadata(redirect_uris=[AnyUrl(redirect_uri)], client_name="test"),
+        storage=storage,
+        redirect_handler=visit,
+        callback_handler=come_back,
+    )
+    mark = world.sandbox.requests.mark()
+    http = create_mcp_http_client(auth=provider)
+    async with Client(streamable_http_client(world.url, http_client=http)) as mcp:
+        result = await mcp.call_tool("imports_list", {})
+    assert not result.is_error, text_of(result)
+    assert storage.tokens is not None and redirected
+    assert {item.who for item in world.sandbox.requests.since(mark)} == {"alice"}
 
 
 def test_the_store_holds_only_sealed_keys(world: World) -> None:
