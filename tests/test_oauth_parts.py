@@ -11,10 +11,11 @@ import pytest
 
 from civis_mcp.hosted.settings import HostedSettings
 from civis_mcp.oauth.keyring import KeyRing, SealError, new_ring_key
-from civis_mcp.oauth.keystore import KeyStore
+from civis_mcp.oauth.keystore import KeyStore, store_where
 from civis_mcp.oauth.settings import OAuthSettings
 from civis_mcp.oauth.signed import Signer
 from tests.hosted_support import ROOT
+from tests.postgres_support import postgres_server
 
 ISSUER = "https://login.example.org/realms/staff"
 KEY = "canary-civis-key-0123456789"
@@ -131,3 +132,41 @@ def test_serve_auth_oauth_without_an_issuer_refuses_to_start() -> None:
     )
     assert done.returncode == 2
     assert "--auth oauth needs CIVIS_MCP_OAUTH_ISSUER" in done.stderr
+
+
+def test_store_where_hides_a_database_password() -> None:
+    assert store_where("postgresql://civis:s3cret@db.example.org:5432/keys") == (
+        "postgresql://civis@db.example.org:5432/keys"
+    )
+    assert store_where("/var/lib/civis-mcp/keys.sqlite") == "/var/lib/civis-mcp/keys.sqlite"
+
+
+def test_a_postgresql_store_is_shared_by_replicas() -> None:
+    """Two stores on one PostgreSQL (two replicas): a binding made on one is read on the other, a link spent on one
+    is spent on both, the table holds only sealed keys, and the schema is created once."""
+    ring = new_ring_key()
+    with postgres_server() as server:
+        url = server.url()
+        first, second = KeyStore(url, KeyRing.parse(ring)), KeyStore(url, KeyRing.parse(ring))
+        assert first.migrate_now() == 1  # already there: the second store found it too
+        first.bind_now(ISSUER, "alice", 1001, KEY)
+        binding = second.lookup_now(ISSUER, "alice")
+        assert binding is not None and binding.key == KEY
+        assert first.spend_link_now("link-1", 2**31)
+        assert not second.spend_link_now("link-1", 2**31)
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            (sealed,) = db.execute("SELECT sealed_key FROM bindings").fetchone() or (b"",)
+        assert KEY.encode() not in bytes(sealed) and len(bytes(sealed)) > len(KEY)
+        listed = subprocess.run(
+            [sys.executable, "-m", "civis_mcp", "keys", "--store", url, "list"],
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "alice" in listed.stdout and KEY not in listed.stdout
+        assert second.revoke_now(ISSUER, "alice")
+        assert first.lookup_now(ISSUER, "alice") is None

@@ -22,8 +22,13 @@ def add_keys_parser(commands: Any) -> None:
         description="Manage the Civis keys people bound on /connect (serve --auth oauth). The store is "
         "CIVIS_MCP_KEY_STORE (or --store); reseal needs CIVIS_MCP_KEY_RING.",
     )
-    keys.add_argument("--store", type=Path, help="the key store (default: CIVIS_MCP_KEY_STORE, else the default path)")
+    keys.add_argument(
+        "--store",
+        help="the key store: a SQLite file or a postgresql:// URL (default: CIVIS_MCP_KEY_STORE, else "
+        "~/.local/share/civis-mcp/keys.sqlite)",
+    )
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    actions.add_parser("migrate", help="create or upgrade the key store's tables (a start does it too)")
     actions.add_parser("list", help="who has a key bound: issuer, subject, Civis user id, when, which ring key")
     revoke = actions.add_parser("revoke", help="remove one person's binding (their next call asks them to connect)")
     revoke.add_argument("--issuer", required=True, help="the issuer, as `keys list` shows it")
@@ -35,25 +40,28 @@ def add_keys_parser(commands: Any) -> None:
 def main_keys(args: argparse.Namespace) -> int:
     # Loaded here, not at the top: the parser is built on every start of `serve`, which must not pay for them.
     from civis_mcp.oauth.keyring import KeyRing, SealError, new_ring_key
-    from civis_mcp.oauth.keystore import KeyStore
+    from civis_mcp.oauth.keystore import SCHEMA_VERSION, KeyStore, is_database_url
     from civis_mcp.oauth.settings import default_key_store
 
     if args.keys_command == "new-ring-key":
         print(new_ring_key())
         return 0
-    path = args.store or Path(os.environ.get("CIVIS_MCP_KEY_STORE", "").strip() or default_key_store()).expanduser()
-    if not path.exists():
-        print(f"civis-mcp: no key store at {path} (set CIVIS_MCP_KEY_STORE or --store).", file=sys.stderr)
+    location = args.store or os.environ.get("CIVIS_MCP_KEY_STORE", "").strip() or str(default_key_store())
+    if not is_database_url(location) and args.keys_command != "migrate" and not Path(location).expanduser().exists():
+        print(f"civis-mcp: no key store at {location} (set CIVIS_MCP_KEY_STORE or --store).", file=sys.stderr)
         return 2
     try:
         ring = KeyRing.parse(os.environ["CIVIS_MCP_KEY_RING"]) if args.keys_command == "reseal" else None
-        store = KeyStore(path, ring)
+        store = KeyStore(location, ring)
     except KeyError:
         print("civis-mcp: reseal needs CIVIS_MCP_KEY_RING (the new key first, then the old ones).", file=sys.stderr)
         return 2
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"civis-mcp: {exc}", file=sys.stderr)
         return 2
+    if args.keys_command == "migrate":
+        print(f"the key store {store.where} is at schema version {SCHEMA_VERSION}")
+        return 0
     if args.keys_command == "list":
         print("issuer\tsubject\tcivis_user_id\tbound_at\tring_key_id")
         for info in store.list_now():

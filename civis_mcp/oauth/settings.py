@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from civis_mcp.oauth.keyring import KeyRing
+from civis_mcp.oauth.keystore import store_where
 
 __all__ = ["OAuthSettings", "default_key_store"]
 
@@ -41,7 +42,8 @@ class OAuthSettings:
     client_id: str = "civis-mcp"
     """This server's client id at the identity provider, for signing people in on ``/connect``."""
     client_secret: str | None = field(default=None, repr=False)
-    key_store: Path = field(default_factory=default_key_store)
+    key_store: str = field(default_factory=lambda: str(default_key_store()), repr=False)
+    """A SQLite file (one host), or a ``postgresql://`` URL (replicas on several hosts)."""
     key_ring: KeyRing = field(repr=False)
     link_seconds: int = 600
     """How long a ``/connect`` link stays usable (it is also single-use)."""
@@ -75,7 +77,7 @@ class OAuthSettings:
         scopes = ", ".join(self.scopes) or "none"
         return (
             f"OAuth access tokens from {self.issuer} for {self.resource} (scopes required: {scopes}); each person's "
-            f"Civis key bound on {self.public_origin}/connect, sealed in {self.key_store} under "
+            f"Civis key bound on {self.public_origin}/connect, sealed in {store_where(self.key_store)} under "
             f"{len(self.key_ring)} operator key(s)"
         )
 
@@ -100,7 +102,7 @@ class OAuthSettings:
             values["client_id"] = env["CIVIS_MCP_OAUTH_CLIENT_ID"].strip()
         values["client_secret"] = env.get("CIVIS_MCP_OAUTH_CLIENT_SECRET", "").strip() or None
         if env.get("CIVIS_MCP_KEY_STORE", "").strip():
-            values["key_store"] = Path(env["CIVIS_MCP_KEY_STORE"].strip()).expanduser()
+            values["key_store"] = env["CIVIS_MCP_KEY_STORE"].strip()
         raw = env.get("CIVIS_MCP_CONNECT_LINK_SECONDS", "").strip()
         if raw:
             if not raw.isdigit():
