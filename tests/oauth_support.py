@@ -10,19 +10,33 @@ import base64
 import hashlib
 import json
 import secrets
+import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import URL_ELICITATION_REQUIRED
+
+from civis_mcp.oauth.keyring import new_ring_key
+from tests.hosted_support import TwoUserSandbox, free_port, serve, two_user_sandbox
 
 SCOPE = "civis.imports"
+ALICE, BOB = "alice@example.org", "bob@example.org"
+RING_KEY = new_ring_key()
 
 
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -167,3 +181,71 @@ def local_issuer() -> Iterator[LocalIssuer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# --- civis-mcp in OAuth mode, with the issuer and a two-user sandbox ---------------------------------------------
+
+
+@dataclass
+class World:
+    sandbox: TwoUserSandbox
+    issuer: LocalIssuer
+    url: str
+    store: Path
+    env: dict[str, str]
+    process: subprocess.Popen[str]
+
+    @property
+    def origin(self) -> str:
+        return self.url.removesuffix("/mcp")
+
+    def token(self, subject: str, **kwargs: Any) -> str:
+        return self.issuer.token(subject, audience=self.url, **kwargs)
+
+
+@contextmanager
+def oauth_world(directory: Path) -> Iterator[World]:
+    """The sandbox (two users' keys), the local issuer and ``civis-mcp serve --http --auth oauth``, all on loopback."""
+    store = directory / "keys.sqlite"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    with two_user_sandbox() as sandbox, local_issuer() as issuer:
+        env = {
+            "CIVIS_API_ENDPOINT": sandbox.sandbox.url,
+            "CIVIS_MCP_OAUTH_ISSUER": issuer.url,
+            "CIVIS_MCP_RESOURCE_URL": url,
+            "CIVIS_MCP_OAUTH_SCOPES": SCOPE,
+            "CIVIS_MCP_KEY_STORE": str(store),
+            "CIVIS_MCP_KEY_RING": RING_KEY,
+        }
+        args = ["--http", f"127.0.0.1:{port}", "--auth", "oauth"]
+        with serve(args, env, probe=f"http://127.0.0.1:{port}/healthz") as process:
+            yield World(sandbox, issuer, url, store, env, process)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def client(world: World, token: str) -> Client:
+    return Client(streamable_http_client(world.url, http_client=create_mcp_http_client(headers=bearer(token))))
+
+
+async def connect_link(world: World, subject: str) -> str:
+    """A tool call of someone with no key bound: the URL-mode elicitation's link, and nothing sent to Civis."""
+    mark = world.sandbox.requests.mark()
+    async with client(world, world.token(subject)) as mcp:
+        with pytest.raises(MCPError) as raised:
+            await mcp.call_tool("imports_list", {})
+    assert raised.value.code == URL_ELICITATION_REQUIRED
+    (elicitation,) = raised.value.data["elicitations"]
+    assert elicitation["mode"] == "url"
+    assert "Civis API key" in elicitation["message"]
+    assert elicitation["url"].startswith(f"{world.origin}/connect?link=")
+    assert world.sandbox.requests.since(mark) == []
+    return str(elicitation["url"])
+
+
+def stored_subjects(world: World) -> list[str]:
+    with sqlite3.connect(world.store) as db:
+        return [row[0] for row in db.execute("SELECT subject FROM bindings ORDER BY subject")]

@@ -13,8 +13,6 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,8 +23,6 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from mcp.shared.exceptions import MCPError
-from mcp_types import URL_ELICITATION_REQUIRED
 from pydantic import AnyUrl
 
 from civis_mcp.oauth.keyring import new_ring_key
@@ -36,62 +32,31 @@ from tests.hosted_support import (
     BAD_KEY,
     BOB_KEY,
     ROOT,
-    TwoUserSandbox,
     free_port,
     initialize,
     key_forms,
     serve,
     text_of,
-    two_user_sandbox,
 )
-from tests.oauth_support import SCOPE, LocalIssuer, local_issuer, rsa_key
-
-ALICE, BOB = "alice@example.org", "bob@example.org"
-RING_KEY = new_ring_key()
-
-
-@dataclass
-class World:
-    sandbox: TwoUserSandbox
-    issuer: LocalIssuer
-    url: str
-    store: Path
-    env: dict[str, str]
-    process: subprocess.Popen[str]
-
-    @property
-    def origin(self) -> str:
-        return self.url.removesuffix("/mcp")
-
-    def token(self, subject: str, **kwargs: Any) -> str:
-        return self.issuer.token(subject, audience=self.url, **kwargs)
+from tests.oauth_support import (
+    ALICE,
+    BOB,
+    RING_KEY,
+    SCOPE,
+    World,
+    bearer,
+    client,
+    connect_link,
+    oauth_world,
+    rsa_key,
+    stored_subjects,
+)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    store = tmp_path_factory.mktemp("oauth") / "keys.sqlite"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/mcp"
-    with two_user_sandbox() as sandbox, local_issuer() as issuer:
-        env = {
-            "CIVIS_API_ENDPOINT": sandbox.sandbox.url,
-            "CIVIS_MCP_OAUTH_ISSUER": issuer.url,
-            "CIVIS_MCP_RESOURCE_URL": url,
-            "CIVIS_MCP_OAUTH_SCOPES": SCOPE,
-            "CIVIS_MCP_KEY_STORE": str(store),
-            "CIVIS_MCP_KEY_RING": RING_KEY,
-        }
-        args = ["--http", f"127.0.0.1:{port}", "--auth", "oauth"]
-        with serve(args, env, probe=f"http://127.0.0.1:{port}/healthz") as process:
-            yield World(sandbox, issuer, url, store, env, process)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def client(world: World, token: str) -> Client:
-    return Client(streamable_http_client(world.url, http_client=create_mcp_http_client(headers=bearer(token))))
+    with oauth_world(tmp_path_factory.mktemp("oauth")) as running:
+        yield running
 
 
 # --- the door: 401 with metadata to follow, 403 for scopes, nothing reaching Civis ----------------------------------
@@ -166,21 +131,6 @@ async def list_imports(world: World, subject: str) -> set[int]:
     return {item["id"] for item in result.structured_content["items"]}
 
 
-async def connect_link(world: World, subject: str) -> str:
-    """A tool call of someone with no key bound: the URL-mode elicitation's link, and nothing sent to Civis."""
-    mark = world.sandbox.requests.mark()
-    async with client(world, world.token(subject)) as mcp:
-        with pytest.raises(MCPError) as raised:
-            await mcp.call_tool("imports_list", {})
-    assert raised.value.code == URL_ELICITATION_REQUIRED
-    (elicitation,) = raised.value.data["elicitations"]
-    assert elicitation["mode"] == "url"
-    assert "Civis API key" in elicitation["message"]
-    assert elicitation["url"].startswith(f"{world.origin}/connect?link=")
-    assert world.sandbox.requests.since(mark) == []
-    return str(elicitation["url"])
-
-
 class Browser:
     """The person's browser: cookies, and redirects followed by hand (so each hop can be looked at)."""
 
@@ -207,18 +157,13 @@ def csrf_of(page: httpx.Response) -> str:
     return page.text.split('name="csrf" value="')[1].split('"')[0]
 
 
-def stored_subjects(world: World) -> list[str]:
-    with sqlite3.connect(world.store) as db:
-        return [row[0] for row in db.execute("SELECT subject FROM bindings ORDER BY subject")]
-
-
 async def test_alice_connects_her_key_and_her_calls_carry_it(world: World) -> None:
     link = await connect_link(world, ALICE)
     browser = Browser(world, ALICE)
     page = browser.open(link)
     assert page.status_code == 200, page.text
     assert page.headers["Cache-Control"] == "no-store"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert 'type="password"' in page.text
     csrf = csrf_of(page)

@@ -9,7 +9,8 @@
 3. ``POST /connect/key``: the key, from a form post with that CSRF token, checked with Civis's ``GET /users/me`` and
    stored sealed. ``POST /connect/disconnect`` removes the binding.
 
-Every page is ``no-store``, ``no-referrer``, not framable, and runs no script.
+Every page is ``no-store``, sends a ``Referer`` only to itself (``same-origin``: with ``no-referrer`` a browser posts
+its forms with ``Origin: null``, which the same-origin check refuses), is not framable, and runs no script.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _SESSION_COOKIE = "civis_mcp_connect"
 _MAX_KEY = 512
 _HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
