@@ -103,8 +103,10 @@ def _parser() -> argparse.ArgumentParser:
         help="fail unless this tool is offered (repeat for several)",
     )
     from civis_mcp.oauth.admin import add_keys_parser
+    from civis_mcp.oauth.authserver_cli import add_auth_server_parser
 
     add_keys_parser(commands)
+    add_auth_server_parser(commands)
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
     # Starlette, uvicorn and every model, which `serve` must not pay for at start-up).
@@ -477,6 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from civis_mcp.oauth.admin import main_keys
 
         return main_keys(args)
+    if args.command == "auth-server":
+        from civis_mcp.oauth.authserver_cli import main_auth_server
+
+        return main_auth_server(args)
     if args.command == "demo":
         from civis_mcp.demo import list_failures, main_demo
 
