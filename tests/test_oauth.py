@@ -120,6 +120,13 @@ def test_a_good_token_gets_in(world: World) -> None:
     assert initialize(world.url, bearer(world.token(ALICE))).status_code == 200
 
 
+def test_readiness_checks_the_key_store_and_the_identity_provider(world: World) -> None:
+    answer = httpx.get(f"{world.origin}/readyz", timeout=10)
+    assert answer.status_code == 200, answer.text
+    checks = answer.json()["checks"]
+    assert checks["key_store"] == "ok" and checks["identity_provider"] == "ok"
+
+
 # --- binding a key on /connect ---------------------------------------------------------------------------------------
 
 

@@ -105,6 +105,10 @@ class Hosting:
                 ready = False
         elif self.settings.replicated:
             checks["redis"] = "not configured: confirmed writes are refused"
+        if self.oauth is not None:
+            oauth_checks = await self.oauth.readiness()
+            checks.update(oauth_checks)
+            ready = ready and all(value == "ok" for value in oauth_checks.values())
         return ready, checks
 
 

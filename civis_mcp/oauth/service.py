@@ -42,5 +42,20 @@ class OAuthService:
         )
         return {"auth": auth, "token_verifier": self.verifier}
 
+    async def readiness(self) -> dict[str, str]:
+        """The key store answers, and the identity provider's metadata and keys can be had."""
+        checks: dict[str, str] = {}
+        try:
+            await self.store.link_spent("readiness-probe")
+            checks["key_store"] = "ok"
+        except Exception as exc:  # any failure means not ready; its type says which
+            checks["key_store"] = f"unreachable ({type(exc).__name__})"
+        try:
+            await self.verifier.metadata()
+            checks["identity_provider"] = "ok"
+        except (ConnectionError, ValueError) as exc:
+            checks["identity_provider"] = f"unavailable ({exc})"
+        return checks
+
     def middleware(self) -> BoundKeys:
         return BoundKeys(self.store, self.links, self.settings.public_origin)
