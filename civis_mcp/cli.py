@@ -48,8 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--auth",
-        choices=["none", "civis-key"],
-        help="with --http: civis-key = each caller sends their own Civis key as HTTP Basic and every call is made "
+        choices=["none", "civis-key", "oauth"],
+        help="with --http: oauth = callers sign in with your identity provider (OAuth 2.1 access tokens; each person "
+        "binds their Civis key once on /connect; see CIVIS_MCP_OAUTH_ISSUER in the README); "
+        "civis-key = each caller sends their own Civis key as HTTP Basic and every call is made "
         "with it (no server-wide key); none = the server's CIVIS_API_KEY (env CIVIS_MCP_AUTH; default none)",
     )
     serve.add_argument(
@@ -100,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="fail unless this tool is offered (repeat for several)",
     )
+    from civis_mcp.oauth.admin import add_keys_parser
+    from civis_mcp.oauth.authserver_cli import add_auth_server_parser
+
+    add_keys_parser(commands)
+    add_auth_server_parser(commands)
     commands.add_parser("tools", help="print the tool catalog: name, HTTP verb and path, safety class")
     # The sandbox's own options are defined by civis_mcp.sandbox, loaded only when that command runs (it brings
     # Starlette, uvicorn and every model, which `serve` must not pay for at start-up).
@@ -318,9 +325,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(args.log_level, settings, hosted)
     log = logging.getLogger("civis_mcp")
-    if hosted is not None and hosted.auth == "civis-key":
+    if hosted is not None and hosted.auth != "none":
         if settings.api_key is not None and not args.sandbox:
-            log.warning("CIVIS_API_KEY is set but not used: with --auth civis-key every call uses its caller's key.")
+            log.warning(
+                "CIVIS_API_KEY is set but not used: with --auth %s every call uses its caller's key.", hosted.auth
+            )
         settings = dataclasses.replace(settings, api_key=None)
     elif settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
@@ -381,7 +390,7 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         stored = f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}" if config.db_path else ""
         log.info("using the embedded sandbox at %s%s", sandbox.url, f" ({stored})" if stored else "")
-        key = None if hosted is not None and hosted.auth == "civis-key" else SecretStr(sandbox.api_key)
+        key = None if hosted is not None and hosted.auth != "none" else SecretStr(sandbox.api_key)
         sandboxed = dataclasses.replace(settings, api_key=key, api_endpoint=sandbox.url)
         _run(build_server, sandboxed, hosted)
     return 0
@@ -477,6 +486,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tools()
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "keys":
+        from civis_mcp.oauth.admin import main_keys
+
+        return main_keys(args)
+    if args.command == "auth-server":
+        from civis_mcp.oauth.authserver_cli import main_auth_server
+
+        return main_auth_server(args)
     if args.command == "demo":
         from civis_mcp.demo import list_failures, main_demo
 

@@ -100,8 +100,8 @@ def test_settings_name_the_variable_and_the_fix() -> None:
         HostedSettings(redis_url="http://localhost:6379")
     with pytest.raises(ValueError, match="--allowed-origins takes origins such as"):
         HostedSettings(allowed_origins=("chat.example.org",))
-    with pytest.raises(ValueError, match="CIVIS_MCP_AUTH must be none or civis-key"):
-        HostedSettings.from_env({"CIVIS_MCP_AUTH": "oauth"})
+    with pytest.raises(ValueError, match="CIVIS_MCP_AUTH must be none, civis-key or oauth"):
+        HostedSettings.from_env({"CIVIS_MCP_AUTH": "saml"})
     with pytest.raises(ValueError, match="CIVIS_MCP_INSECURE_NO_AUTH must be true or false"):
         HostedSettings.from_env({"CIVIS_MCP_INSECURE_NO_AUTH": "sure"})
     assert HostedSettings.from_env({"CIVIS_MCP_INSECURE_NO_AUTH": "on"}, host="0.0.0.0").insecure_no_auth

@@ -35,6 +35,8 @@ from civis_mcp.profiles import ProfilePaths
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from civis_mcp.oauth.service import OAuthService
+
 __all__ = ["Hosting", "http_app"]
 
 logger = logging.getLogger("civis_mcp.hosted")
@@ -46,6 +48,7 @@ class Hosting:
 
     settings: HostedSettings
     redis: Redis | None = None
+    oauth: OAuthService | None = None
 
     @classmethod
     def create(cls, settings: HostedSettings) -> Hosting:
@@ -56,11 +59,17 @@ class Hosting:
             from redis.asyncio import Redis
 
             redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        return cls(settings, redis)
+        oauth = None
+        if settings.oauth is not None:
+            from civis_mcp.oauth.service import OAuthService
+
+            oauth = OAuthService.create(settings.oauth)
+        return cls(settings, redis, oauth)
 
     @property
     def per_caller(self) -> bool:
-        return self.settings.auth == "civis-key"
+        """Every call with its caller's own key: sent as HTTP Basic (civis-key), or bound to their sign-in (oauth)."""
+        return self.settings.auth != "none"
 
     def confirmations(self) -> ConfirmationStore:
         if self.redis is not None:
@@ -71,7 +80,11 @@ class Hosting:
         """``MCPServer`` arguments: shared request-state keys (when replicated) and the per-call middleware."""
         # A limit per caller needs callers: without --auth civis-key every request is the server's own.
         limiter = RateLimiter(self.settings.rate_limit, self.redis) if self.per_caller else None
-        options: dict[str, Any] = {"middleware": [CallMiddleware(limiter, self.settings.replica)]}
+        middleware: list[Any] = [CallMiddleware(limiter, self.settings.replica)]
+        options: dict[str, Any] = {"middleware": middleware}
+        if self.oauth is not None:  # the person's bound key first, so the limit and the log line know the caller
+            middleware.insert(0, self.oauth.middleware())
+            options.update(self.oauth.server_options())
         if self.settings.state_keys:
             options["request_state_security"] = RequestStateSecurity(keys=list(self.settings.state_keys))
         return options
@@ -93,6 +106,10 @@ class Hosting:
                 ready = False
         elif self.settings.replicated:
             checks["redis"] = "not configured: confirmed writes are refused"
+        if self.oauth is not None:
+            oauth_checks = await self.oauth.readiness()
+            checks.update(oauth_checks)
+            ready = ready and all(value == "ok" for value in oauth_checks.values())
         return ready, checks
 
 
@@ -110,8 +127,14 @@ def http_app(server: MCPServer, hosting: Hosting, api_endpoint: str) -> ASGIApp:
 
     server.custom_route("/healthz", methods=["GET"])(healthz)
     server.custom_route("/readyz", methods=["GET"])(readyz)
+    if hosting.oauth is not None:
+        from civis_mcp.oauth.connect import connect_routes
+
+        for path, methods, endpoint in connect_routes(hosting.oauth, api_endpoint):
+            server.custom_route(path, methods=methods)(endpoint)
     inner = server.streamable_http_app(transport_security=security, host=settings.host)
-    verifier = KeyVerifier(api_endpoint, ttl=settings.key_cache_seconds) if hosting.per_caller else None
+    # The OAuth mode's bearer tokens are the SDK's to check (inside); civis-key's Basic keys are checked here.
+    verifier = KeyVerifier(api_endpoint, ttl=settings.key_cache_seconds) if settings.auth == "civis-key" else None
     gate = CallerGate(ReplicaSessions(inner, settings.replica), security, verifier, issuer=api_endpoint)
     # Outermost: /mcp/PROFILE is /mcp narrowed to that profile (see profiles) before anything reads the path.
     return ProfilePaths(gate)

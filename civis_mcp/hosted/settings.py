@@ -8,14 +8,18 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 
+if TYPE_CHECKING:
+    from civis_mcp.oauth.settings import OAuthSettings
+
 __all__ = ["AuthMode", "HostedSettings", "is_loopback", "parse_bind"]
 
-AuthMode = Literal["none", "civis-key"]
+AuthMode = Literal["none", "civis-key", "oauth"]
+AUTH_MODES: tuple[AuthMode, ...] = ("none", "civis-key", "oauth")
 _REPLICA = re.compile(r"[A-Za-z0-9-]{1,32}")
 _MIN_STATE_KEY = 32
 DEFAULT_RATE_LIMIT = 120
@@ -61,7 +65,10 @@ class HostedSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     auth: AuthMode = "none"
-    """``civis-key``: every request brings its caller's Civis key as HTTP Basic; ``none``: the server's own key."""
+    """``civis-key``: every request brings its caller's Civis key as HTTP Basic; ``oauth``: an OAuth access token,
+    and the key the person bound on ``/connect``; ``none``: the server's own key."""
+    oauth: OAuthSettings | None = None
+    """The identity provider, resource URL, key store and key ring (``--auth oauth`` only)."""
     insecure_no_auth: bool = False
     """The operator's explicit consent to serve without authentication on an address other than loopback."""
     allowed_hosts: tuple[str, ...] = ()
@@ -101,11 +108,15 @@ class HostedSettings:
                     f"--allowed-origins takes origins such as https://chat.example.org (scheme and host, no path), "
                     f"got {origin!r}."
                 )
+        if (self.auth == "oauth") != (self.oauth is not None):
+            raise ValueError(
+                "--auth oauth needs the OAuth settings (CIVIS_MCP_OAUTH_ISSUER, ...), and only it uses them."
+            )
         if not is_loopback(self.host) and self.auth == "none" and not self.insecure_no_auth:
             raise ValueError(
                 f"refusing to serve on {self.host} without authentication: anyone who reaches the port would act "
-                "with this server's Civis key. Use --auth civis-key (each caller sends their own key), bind to "
-                "127.0.0.1 behind your own authenticating proxy, or say --insecure-no-auth if you really mean it."
+                "with this server's Civis key. Use --auth oauth or --auth civis-key (each caller with their own key), "
+                "bind to 127.0.0.1 behind your own authenticating proxy, or say --insecure-no-auth if you mean it."
             )
 
     @property
@@ -129,10 +140,14 @@ class HostedSettings:
         if self.host not in ("0.0.0.0", "::"):
             hosts += [bound, f"{bound}:*"]
         hosts += list(self.allowed_hosts)
+        if self.oauth is not None:  # clients reach the server at its resource URL
+            hosts.append(self.oauth.public_host)
         origins = [f"http://{name}:*" for name in _LOOPBACK_NAMES] + [f"http://{name}" for name in _LOOPBACK_NAMES]
         if self.host not in ("0.0.0.0", "::"):
             origins += [f"http://{bound}:*", f"http://{bound}"]
         origins += list(self.allowed_origins)
+        if self.oauth is not None:
+            origins.append(self.oauth.public_origin)
         return TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
             allowed_hosts=list(dict.fromkeys(hosts)),
@@ -141,11 +156,12 @@ class HostedSettings:
 
     def protection_summary(self) -> str:
         """What start-up logs: how callers are checked and what Host/Origin values are accepted."""
-        who = (
-            "each caller's own Civis key (HTTP Basic), checked with GET /users/me"
-            if self.auth == "civis-key"
-            else "no authentication: every caller acts with this server's Civis key"
-        )
+        if self.oauth is not None:
+            who = self.oauth.summary()
+        elif self.auth == "civis-key":
+            who = "each caller's own Civis key (HTTP Basic), checked with GET /users/me"
+        else:
+            who = "no authentication: every caller acts with this server's Civis key"
         store = f"Redis at {self.redis_where}" if self.redis_url else "no shared store (confirmed writes refused)"
         shared = (
             f"replica {self.replica}; request state sealed with {len(self.state_keys)} shared key(s); "
@@ -166,8 +182,8 @@ class HostedSettings:
         values: dict[str, object] = {}
         auth = env.get("CIVIS_MCP_AUTH", "").strip()
         if auth:
-            if auth not in ("none", "civis-key"):
-                raise ValueError(f"CIVIS_MCP_AUTH must be none or civis-key, got {auth!r}.")
+            if auth not in AUTH_MODES:
+                raise ValueError(f"CIVIS_MCP_AUTH must be none, civis-key or oauth, got {auth!r}.")
             values["auth"] = auth
         insecure = env.get("CIVIS_MCP_INSECURE_NO_AUTH", "").strip().lower()
         if insecure not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
@@ -190,6 +206,10 @@ class HostedSettings:
                 except ValueError:
                     raise ValueError(f"{variable} must be a number, got {raw!r}.") from None
         values.update({name: value for name, value in overrides.items() if value is not None})
+        if values.get("auth") == "oauth" and values.get("oauth") is None:
+            from civis_mcp.oauth.settings import OAuthSettings
+
+            values["oauth"] = OAuthSettings.from_env(env)
         return cls(**values)  # type: ignore[arg-type]
 
 
