@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
+from tests.workflow_support import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 ALICE_KEY = f"canary-alice-{secrets.token_hex(12)}"
@@ -81,25 +82,7 @@ class Seen:
     """alice, bob, bad, none or other: which key the request's Authorization header carried."""
 
 
-@dataclass
-class Requests:
-    seen: list[Seen] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, item: Seen) -> None:
-        with self._lock:
-            self.seen.append(item)
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.seen)
-
-    def since(self, mark: int = 0) -> list[Seen]:
-        with self._lock:
-            return [item for item in self.seen[mark:] if item.path != "/health"]
-
-    def writes(self, mark: int = 0) -> list[Seen]:
-        return [item for item in self.since(mark) if item.method in WRITE_VERBS]
+Requests = Recording[Seen]
 
 
 _WHO = {basic(ALICE_KEY): "alice", basic(BOB_KEY): "bob", basic(BAD_KEY): "bad"}

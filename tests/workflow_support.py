@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from mcp import Client, StdioServerParameters, types
@@ -48,14 +48,23 @@ class Seen:
     at: float
 
 
-@dataclass
-class Requests:
-    """Every request a recorded sandbox served, in arrival order (appended from the server's thread)."""
+class _Served(Protocol):
+    method: str
+    path: str
 
-    seen: list[Seen] = field(default_factory=list)
+
+_S = TypeVar("_S", bound=_Served)
+
+
+@dataclass
+class Recording(Generic[_S]):
+    """Every request a recorded sandbox served, in arrival order (appended from the server's thread); what is kept
+    of each request is the recorder's choice (``Seen`` here; the hosted tests also keep whose key it carried)."""
+
+    seen: list[_S] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, item: Seen) -> None:
+    def add(self, item: _S) -> None:
         with self._lock:
             self.seen.append(item)
 
@@ -64,15 +73,18 @@ class Requests:
         with self._lock:
             return len(self.seen)
 
-    def since(self, mark: int = 0) -> list[Seen]:
+    def since(self, mark: int = 0) -> list[_S]:
         with self._lock:
             return [item for item in self.seen[mark:] if item.path != "/health"]
 
-    def writes(self, mark: int = 0) -> list[Seen]:
+    def writes(self, mark: int = 0) -> list[_S]:
         return [item for item in self.since(mark) if item.method in WRITE_VERBS]
 
-    def to(self, prefix: str, mark: int = 0) -> list[Seen]:
+    def to(self, prefix: str, mark: int = 0) -> list[_S]:
         return [item for item in self.since(mark) if item.path.startswith(prefix)]
+
+
+Requests = Recording[Seen]
 
 
 class _Recorder:
