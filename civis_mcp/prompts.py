@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver.prompts.base import Prompt
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import Field
+
+from civis_mcp.sdk_seam import Prompt
 
 __all__ = ["check_prompt_call", "register_prompts"]
 

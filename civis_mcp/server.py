@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +18,12 @@ from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
     GetPromptResult,
     InputRequiredResult,
-    ListToolsResult,
-    PaginatedRequestParams,
 )
 from mcp_types import Tool as MCPTool
 
@@ -39,7 +36,7 @@ from civis_mcp.confirmations import MemoryConfirmationStore
 from civis_mcp.profiles import PROFILE_HEADER, Profile, narrow
 from civis_mcp.prompts import check_prompt_call, register_prompts
 from civis_mcp.resources import register_resources
-from civis_mcp.sdk_seam import request_header
+from civis_mcp.sdk_seam import LazyTools, SeamServer, Tool, request_header
 from civis_mcp.state import AppState, GuardPolicy, LocalFilePolicy
 
 if TYPE_CHECKING:
@@ -58,36 +55,20 @@ INSTRUCTIONS = (
 )
 
 
-class _LazyTools(ToolManager):
-    """Builds each offered tool from the code on first use; tools not offered do not exist."""
-
-    def __init__(self, names: Iterable[str]) -> None:
-        super().__init__(warn_on_duplicate_tools=False)
-        self._offered = frozenset(names)
-        self._lock = threading.Lock()
-
-    def get_tool(self, name: str) -> Tool | None:
-        tool = self._tools.get(name)
-        if tool is None and name in self._offered:
-            with self._lock:
-                tool = self._tools.get(name)
-                if tool is None:
-                    from civis_mcp.tools import build_named_tool
-
-                    tool = self._tools[name] = build_named_tool(name)
-        return tool
-
-    def list_tools(self) -> list[Tool]:
-        return [tool for name in sorted(self._offered) if (tool := self.get_tool(name)) is not None]
-
-    def warm(self) -> None:
-        try:
-            self.list_tools()
-        except Exception:  # a failure here resurfaces, with its message, when the tool is called
-            logger.exception("building the tools in the background failed")
+def _warm(tools: LazyTools) -> None:
+    try:
+        tools.list_tools()
+    except Exception:  # a failure here resurfaces, with its message, when the tool is called
+        logger.exception("building the tools in the background failed")
 
 
-class CivisServer(MCPServer[AppState]):
+def _build_named_tool(name: str) -> Tool:
+    from civis_mcp.tools import build_named_tool  # the models load only when a tool is first built
+
+    return build_named_tool(name)
+
+
+class CivisServer(SeamServer[AppState]):
     """An MCPServer whose listing comes from the catalog and whose tools are built on demand.
 
     Over HTTP a request may narrow the operator's profile (``profiles``): the listing and the tools a call may reach
@@ -101,8 +82,8 @@ class CivisServer(MCPServer[AppState]):
         self._offered: dict[Settings, frozenset[str]] = {}
         buildable = {entry.name for entry in selected_entries(settings)}
         buildable |= {entry.name for entry in selected_entries(narrow(settings, Profile.COMPACT))}
-        self._lazy = _LazyTools(buildable)
-        self._tool_manager = self._lazy
+        self._lazy = LazyTools(buildable, _build_named_tool)
+        self.use_tools(self._lazy)
         self._warmed = False
 
     def _listing_for(self, settings: Settings) -> list[MCPTool]:
@@ -126,16 +107,12 @@ class CivisServer(MCPServer[AppState]):
     def _listed(self, settings: Settings) -> list[MCPTool]:
         if not self._warmed:
             self._warmed = True
-            threading.Thread(target=self._lazy.warm, name="civis-mcp-warm-up", daemon=True).start()
+            threading.Thread(target=_warm, args=(self._lazy,), name="civis-mcp-warm-up", daemon=True).start()
         return list(self._listing_for(settings))
 
-    async def _handle_list_tools(
-        self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
-    ) -> ListToolsResult:
-        # The SDK's handler of tools/list (MCPServer registers it at construction), overridden because the public
-        # list_tools() is given no request, and the listing depends on the request's profile; pinned by
-        # tests/test_profiles.py over HTTP.
-        return ListToolsResult(tools=self._listed(self._settings_for(ctx)))
+    def listing_for(self, request_context: ServerRequestContext[Any]) -> list[MCPTool]:
+        # Pinned by tests/test_profiles.py over HTTP.
+        return self._listed(self._settings_for(request_context))
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
@@ -152,8 +129,7 @@ class CivisServer(MCPServer[AppState]):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
     ) -> GetPromptResult | InputRequiredResult:
-        offered = [prompt.name for prompt in self._prompt_manager.list_prompts()]
-        checked = check_prompt_call(self._prompt_manager.get_prompt(name), name, arguments, offered)
+        checked = check_prompt_call(self.prompt_named(name), name, arguments, self.prompt_names())
         return await super().get_prompt(name, checked, context)
 
 

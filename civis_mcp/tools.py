@@ -11,11 +11,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
 from mcp_types import Tool as MCPTool
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
@@ -25,6 +23,7 @@ from civis_mcp.guard import run_guarded
 from civis_mcp.operations import OPERATIONS, Operation, Safety
 from civis_mcp.results import Acknowledgement, ListResult, bound
 from civis_mcp.schema import compact_input, compact_output
+from civis_mcp.sdk_seam import Tool, make_tool
 from civis_mcp.state import AppState
 from civis_mcp.workflows import WORKFLOWS, Workflow, WorkflowError
 
@@ -36,15 +35,6 @@ __all__ = [
     "output_model",
     "run_operation",
 ]
-
-
-class _RawArguments(ArgModelBase):
-    """Hands the caller's arguments through untouched; ``validate_arguments`` does the real validation."""
-
-    model_config = ConfigDict(extra="allow")
-
-    def model_dump_one_level(self) -> dict[str, Any]:
-        return {"arguments": dict(self.model_extra or {})}
 
 
 def annotations_for(op: Operation) -> ToolAnnotations:
@@ -105,45 +95,40 @@ async def run_operation(
 
 
 def build_tool(op: Operation) -> Tool:
-    runner = _make_runner(op)
-    tool = Tool.from_function(
-        runner,
-        name=op.tool_name,
-        title=op.title,
-        description=op.description,
-        annotations=annotations_for(op),
-        structured_output=False,
+    return _tool(
+        _make_runner(op), op.tool_name, op.title, op.description, annotations_for(op), op.params, output_model(op)
     )
-    return _finish(tool, op.params, output_model(op))
 
 
-def _finish(tool: Tool, params: type[BaseModel], result: type[BaseModel]) -> Tool:
-    """Replace the SDK's signature-derived schemas and argument model by ours: the one place a tool's published input
-    and output schemas are made."""
-    # Published, not re-validated by the SDK: every result is built from models validated already (or is one of
-    # our own), and checking it again cost as much as building it. Clients still check results against it.
-    metadata = FuncMetadata(
-        arg_model=_RawArguments,
-        output_model=None,
-        output_schema=compact_output(TypeAdapter(result).json_schema()),
-    )
+def _tool(
+    fn: Callable[..., Any],
+    name: str,
+    title: str,
+    description: str,
+    annotations: ToolAnnotations,
+    params: type[BaseModel],
+    result: type[BaseModel],
+) -> Tool:
+    """The one place a tool's published input and output schemas are made (from our models, not its signature)."""
     schema = compact_input(params.model_json_schema())
     schema.pop("description", None)  # the tool's own description says it better
-    return tool.model_copy(update={"parameters": schema, "fn_metadata": metadata})
+    output = compact_output(TypeAdapter(result).json_schema())
+    return make_tool(
+        fn,
+        name=name,
+        title=title,
+        description=description,
+        annotations=annotations,
+        input_schema=schema,
+        output_schema=output,
+    )
 
 
 def build_workflow_tool(wf: Workflow) -> Tool:
     """A workflow's tool; its hints follow its safety class (a workflow that only reads is idempotent)."""
     function = wf.tool_function() if wf.tool_function is not None else _workflow_runner(wf)
-    tool = Tool.from_function(
-        function,
-        name=wf.name,
-        title=wf.title,
-        description=wf.description,
-        annotations=_hints(wf.safety, wf.safety is Safety.READ),
-        structured_output=False,
-    )
-    return _finish(tool, wf.params, wf.result)
+    hints = _hints(wf.safety, wf.safety is Safety.READ)
+    return _tool(function, wf.name, wf.title, wf.description, hints, wf.params, wf.result)
 
 
 def _workflow_runner(wf: Workflow) -> Callable[..., Awaitable[BaseModel | CallToolResult]]:

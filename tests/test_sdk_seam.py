@@ -18,12 +18,15 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel
 
 from civis_mcp.sdk_seam import (
+    LazyTools,
+    SeamServer,
     ask_in_call,
     asks_in_rounds,
     can_ask_human,
     can_list_roots,
     input_required,
     list_roots_in_call,
+    make_tool,
     roots_of,
     roots_required,
     round_answers,
@@ -128,3 +131,49 @@ async def test_roots_come_back_as_uris_in_both_protocols(mode: str, tmp_path: An
     async with Client(seam_server(), mode=mode, list_roots_callback=list_roots) as client:
         got = _data(await client.call_tool("roots", {}))
     assert got == {"roots": [tmp_path.as_uri()]}
+
+
+# --- the server's tool table, its listing, tools from our own schemas, prompts ------------------------------------
+
+
+async def test_tools_list_comes_from_the_hook_and_tools_are_built_on_first_call() -> None:
+    built: list[str] = []
+    seen: list[Any] = []
+
+    async def echo(arguments: dict[str, Any], ctx: Context[Any, Any]) -> CallToolResult:
+        seen.append(arguments)
+        return _answer({"got": arguments})
+
+    def build(name: str) -> Any:
+        built.append(name)
+        return make_tool(
+            echo,
+            name=name,
+            title="Echo",
+            description="Echo its arguments.",
+            annotations=types.ToolAnnotations(read_only_hint=True),
+            input_schema={"type": "object", "properties": {"x": {"type": "integer"}}},
+            output_schema={"type": "object"},
+        )
+
+    listed = types.Tool(name="echo", input_schema={"type": "object", "properties": {"x": {"type": "integer"}}})
+
+    class Server(SeamServer[Any]):
+        def listing_for(self, request_context: Any) -> list[types.Tool]:
+            return [listed]
+
+    server = Server(name="seam-tools")
+    server.use_tools(LazyTools(["echo"], build))
+
+    @server.prompt()
+    def hello(who: str) -> str:
+        return f"hello {who}"
+
+    async with Client(server) as client:
+        assert [tool.name for tool in (await client.list_tools()).tools] == ["echo"]
+        assert built == []  # listing built nothing
+        # Arguments reach the function untouched, even ones its schema does not name: civis-mcp validates them.
+        got = _data(await client.call_tool("echo", {"x": "not a number", "extra": [1]}))
+    assert built == ["echo"] and got == {"got": {"x": "not a number", "extra": [1]}}
+    assert server.prompt_names() == ["hello"] and server.prompt_named("hello") is not None
+    assert server.prompt_named("nope") is None
