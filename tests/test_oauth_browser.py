@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from civis_mcp.sandbox import demo as d
@@ -51,7 +51,21 @@ def click_and_wait(browser: webdriver.Chrome, button: str) -> str:
     """Click a form's button and wait for the next page (not a clock: until the old page is gone)."""
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, button).click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+
+    def replaced(driver: webdriver.Chrome) -> bool:
+        # While the next page loads, Chromium may answer a question about the old page's node with a stale-element
+        # error or with a generic "node does not belong to the document": either way the old page is gone.
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(browser, 60).until(replaced)
+    # Then until the new page has loaded (questions asked mid-navigation may fail: they are asked again).
+    WebDriverWait(browser, 60, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
     return str(browser.find_element(By.TAG_NAME, "body").text)
 
 
