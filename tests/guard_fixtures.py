@@ -1,4 +1,6 @@
-"""A live Civis account on the fake server for the guard tests, and the twelve destructive calls made against it.
+"""A live Civis account on the fake server for the guard tests, and the twelve calls that always have an effect
+(every DELETE, shares, transfer, cancel, archive) made against it; tests/test_effects.py drives the rest of the
+policy against the sandbox.
 
 ``CivisWorld`` holds mutable state (an import job with a running run and a sync, its shares, projects and
 dependencies, a file import run, a CSV import and its run) and installs routes on a ``FakeCivis`` that answer from

@@ -1,4 +1,5 @@
-"""The guard, end to end: the SDK's Client calls the twelve destructive tools against a live fake Civis on 127.0.0.1.
+"""The guard, end to end: the SDK's Client calls the twelve tools whose every call has an effect against a live fake
+Civis on 127.0.0.1 (the tools whose effect depends on arguments and live state: tests/test_effects.py).
 
 Every call goes through ``mcp.Client`` (in-process, in both protocol modes: ``legacy``, where the server asks with a
 mid-call ``elicitation/create``, and ``2026-07-28``, where the question rides an ``InputRequiredResult``), and every
