@@ -243,13 +243,13 @@ def initialize(url: str, headers: dict[str, str]) -> httpx.Response:
 
 @contextmanager
 def serve(
-    args: list[str], env: dict[str, str] | None = None, *, probe: str | None = None
+    args: list[str], env: dict[str, str] | None = None, *, probe: str | None = None, command: str = "serve"
 ) -> Iterator[subprocess.Popen[str]]:
-    """``civis-mcp serve`` in a subprocess; waits for ``probe`` (a /healthz URL) to answer."""
+    """``civis-mcp COMMAND`` (``serve`` unless told) in a subprocess; waits for ``probe`` (a /healthz URL) to answer."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIS_")}
     child_env.update(PYTHONPATH=str(ROOT), **(env or {}))
     process = subprocess.Popen(
-        [sys.executable, "-m", "civis_mcp", "serve", *args],
+        [sys.executable, "-m", "civis_mcp", command, *args],
         env=child_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -260,14 +260,16 @@ def serve(
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:
-                    raise AssertionError(f"civis-mcp serve exited: {process.stderr.read() if process.stderr else ''}")
+                    raise AssertionError(
+                        f"civis-mcp {command} exited: {process.stderr.read() if process.stderr else ''}"
+                    )
                 try:
                     if httpx.get(probe, timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise AssertionError("civis-mcp serve did not start")
+                    raise AssertionError(f"civis-mcp {command} did not start")
                 time.sleep(0.1)
         yield process
     finally:

@@ -28,8 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from mcp.shared.exceptions import MCPError
 from mcp_types import URL_ELICITATION_REQUIRED
+from pydantic import AnyUrl
 
 from civis_mcp.oauth.keyring import new_ring_key
 from tests.hosted_support import TwoUserSandbox, free_port, serve, two_user_sandbox
@@ -249,3 +251,25 @@ async def connect_link(world: World, subject: str) -> str:
 def stored_subjects(world: World) -> list[str]:
     with sqlite3.connect(world.store) as db:
         return [row[0] for row in db.execute("SELECT subject FROM bindings ORDER BY subject")]
+
+
+class Tokens:
+    """The SDK client's token storage, with the client pre-registered at the identity provider."""
+
+    def __init__(self, redirect_uri: str) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client = OAuthClientInformationFull(
+            client_id="test-client", redirect_uris=[AnyUrl(redirect_uri)], token_endpoint_auth_method="none"
+        )
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info

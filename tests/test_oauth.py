@@ -22,7 +22,7 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 from pydantic import AnyUrl
 
 from civis_mcp.oauth.keyring import new_ring_key
@@ -43,6 +43,7 @@ from tests.oauth_support import (
     BOB,
     RING_KEY,
     SCOPE,
+    Tokens,
     World,
     bearer,
     client,
@@ -232,28 +233,6 @@ async def test_a_link_opens_once_and_only_for_its_own_person(world: World) -> No
     assert d.DEMO_PRIVATE_IMPORT_ID in bobs and d.DEMO_PRIVATE_IMPORT_ID not in alices
     assert d.DEMO_DBSYNC_IMPORT_ID in alices and d.DEMO_DBSYNC_IMPORT_ID not in bobs
     assert {item.who for item in world.sandbox.requests.since(mark)} == {"alice", "bob"}
-
-
-class Tokens:
-    """The SDK client's token storage, with the client pre-registered at the identity provider."""
-
-    def __init__(self, redirect_uri: str) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client = OAuthClientInformationFull(
-            client_id="test-client", redirect_uris=[AnyUrl(redirect_uri)], token_endpoint_auth_method="none"
-        )
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 async def test_the_sdk_oauth_client_discovers_signs_in_and_calls_with_the_bound_key(world: World) -> None:

@@ -7,12 +7,9 @@ with their key. Then the refusals at the authorization server. Every part is a r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,14 +21,14 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import URL_ELICITATION_REQUIRED
 from pydantic import AnyUrl
 
 from civis_mcp.sandbox import demo as d
 from tests.hosted_support import ALICE_KEY, BAD_KEY, ROOT, TwoUserSandbox, free_port, serve, text_of, two_user_sandbox
-from tests.oauth_support import RING_KEY, SCOPE
+from tests.oauth_support import RING_KEY, SCOPE, Tokens
 
 CLIENT_REDIRECT = "http://127.0.0.1/callback"  # loopback: any port (RFC 8252)
 
@@ -85,41 +82,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "CIVIS_MCP_KEY_RING": RING_KEY,
         }
         with (
-            serve_auth_server(auth_args, auth_env, probe=f"{auth}/healthz"),
+            serve(auth_args, auth_env, probe=f"{auth}/healthz", command="auth-server"),
             serve(["--http", f"127.0.0.1:{mcp_port}", "--auth", "oauth"], mcp_env, probe=f"{mcp[:-4]}/healthz"),
         ):
             yield Stack(sandbox, auth, mcp, directory / "keys.sqlite")
-
-
-@contextmanager
-def serve_auth_server(args: list[str], env: dict[str, str], *, probe: str) -> Iterator[subprocess.Popen[str]]:
-    """``civis-mcp auth-server`` in a subprocess; waits for ``probe`` to answer."""
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIS_")}
-    child_env.update(PYTHONPATH=str(ROOT), **env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "civis_mcp", "auth-server", *args],
-        env=child_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"auth-server exited: {process.stderr.read() if process.stderr else ''}")
-            try:
-                if httpx.get(probe, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("auth-server did not start")
-            time.sleep(0.1)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class Browser:
@@ -154,26 +120,6 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-class Tokens:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client = OAuthClientInformationFull(
-            client_id="test-client", redirect_uris=[AnyUrl(CLIENT_REDIRECT)], token_endpoint_auth_method="none"
-        )
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
 async def test_sign_in_with_a_civis_key_bind_it_once_and_call(stack: Stack) -> None:
     browser = Browser(ALICE_KEY)
     left: list[httpx.Response] = []
@@ -186,7 +132,7 @@ async def test_sign_in_with_a_civis_key_bind_it_once_and_call(stack: Stack) -> N
         query = parse_qs(urlsplit(left[-1].headers["location"]).query)
         return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
 
-    storage = Tokens()
+    storage = Tokens(CLIENT_REDIRECT)
     provider = OAuthClientProvider(
         server_url=stack.mcp,
         client_metadata=OAuthClientMetadata(redirect_uris=[AnyUrl(CLIENT_REDIRECT)], client_name="test"),
