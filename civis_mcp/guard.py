@@ -134,6 +134,11 @@ class Refusal(Exception):
         self.reason = reason
 
 
+def _live(state: AppState) -> LiveState:
+    """A fresh reader of the live state (it remembers the caller's levels it saw, so one per assessment)."""
+    return LiveState(state.client, OPERATIONS_BY_TOOL)
+
+
 def _refused(op: Operation, reason: str) -> str:
     return f"{op.tool_name} was not run: {reason} Nothing was changed."
 
@@ -154,7 +159,7 @@ async def run_guarded(
     rnd = current_round(ctx, route)
     try:
         await spend_ticket(state, rnd)
-        live = LiveState(state.client, OPERATIONS_BY_TOOL)
+        live = _live(state)
         with state.client.tool_call_budget():  # the reads before the question share one deadline
             assessment = await _assess(op, guard, state, params, live)
         if assessment.nothing_to_do:
@@ -171,7 +176,7 @@ async def run_guarded(
 
         async def reassess() -> Assessment:
             with state.client.tool_call_budget():  # a fresh budget: the human's time to answer is not in it
-                return await _assess(op, guard, state, params, LiveState(state.client, OPERATIONS_BY_TOOL))
+                return await _assess(op, guard, state, params, _live(state))
 
         decision = await confirm_effect(op.tool_name, assessment, ctx, rnd, reassess, route=route)
         if isinstance(decision, InputRequiredResult):
@@ -192,7 +197,7 @@ async def _report_after(guard: Guard, state: AppState, params: RequestModel, res
     assert guard.after is not None
     try:
         with state.client.tool_call_budget():
-            now = await guard.after(LiveState(state.client, OPERATIONS_BY_TOOL), params)
+            now = await guard.after(_live(state), params)
     except CivisMCPError as exc:
         now = f"The state after the change could not be read back ({state.client.redact(str(exc))})."
     result.content.append(TextContent(type="text", text=fence(state.client.redact(now), "The state it left")))
