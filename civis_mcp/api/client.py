@@ -50,6 +50,7 @@ from civis_mcp.api.retry import (
     retries_at_all,
     retryable_status,
 )
+from civis_mcp.api.tls import tls_context
 from civis_mcp.api.trace import note_upstream
 from civis_mcp.api.wire import TooDeep, build_path, encode_query, snake_keys_within
 from civis_mcp.config import Settings
@@ -137,6 +138,7 @@ class CivisClient:
             limits=httpx.Limits(max_connections=_POOL, max_keepalive_connections=_POOL),
             headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
             transport=transport,
+            verify=tls_context(),
             follow_redirects=False,
         )
 

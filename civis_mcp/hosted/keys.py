@@ -15,6 +15,7 @@ import httpx
 
 from civis_mcp import __version__
 from civis_mcp.api.callers import key_digest
+from civis_mcp.api.tls import tls_context
 
 __all__ = ["KeyCheckUnavailable", "KeyVerifier"]
 
@@ -50,6 +51,7 @@ class KeyVerifier:
             timeout=httpx.Timeout(10.0, connect=5.0),
             headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
             transport=transport,
+            verify=tls_context(),
             follow_redirects=False,
         )
 

@@ -21,6 +21,7 @@ import jwt
 from mcp.server.auth.provider import AccessToken
 
 from civis_mcp import __version__
+from civis_mcp.api.tls import tls_context
 
 __all__ = ["ALGORITHMS", "IssuerMetadata", "JwtVerifier", "discover"]
 
@@ -110,6 +111,7 @@ class JwtVerifier:
             timeout=httpx.Timeout(10.0, connect=5.0),
             headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
             transport=transport,
+            verify=tls_context(),
             follow_redirects=False,
         )
 

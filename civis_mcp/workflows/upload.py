@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 import httpx
 
+from civis_mcp.api.tls import tls_context
 from civis_mcp.untrusted import fence_inline
 from civis_mcp.workflows.local_files import LocalFile, open_checked
 from civis_mcp.workflows.runs import WorkflowError
@@ -70,7 +71,9 @@ async def stream_upload(
     descriptor = open_checked(file)
     limits = httpx.Timeout(timeout, connect=30.0)
     try:
-        async with httpx.AsyncClient(transport=transport, timeout=limits, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            transport=transport, timeout=limits, verify=tls_context(), follow_redirects=False
+        ) as client:
             try:
                 response = await client.put(
                     uri,
