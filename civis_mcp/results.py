@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -75,6 +76,13 @@ MoreHint = Callable[[ListResult[Any], int], str]
 """Given the full list result and how many items were kept, says how to get the rest."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Unshown:
+    """An item a cut list leaves out, as far as a ``MoreHint`` reads it: its id."""
+
+    id: int | None
+
+
 def bound(result: BaseModel, budget: int, more: MoreHint) -> tuple[dict[str, Any], str]:
     """The JSON data of ``result`` cut to ``budget`` characters, and its compact JSON text (measured once here, so the
     text form of the result is not serialised a second time); ``more`` says how to get what a list leaves out.
@@ -129,11 +137,10 @@ def bound_items(
     else:
         data = {"items": dumps, "pagination": page, "truncated": None}
         return data, '{"items":[' + ",".join(texts) + tail + "null}"
-    # Only what the hint reads of the items left out is kept (its id): they were never validated.
+    # Only what the hint reads of the items left out is kept (its id): they were never validated, and a model per
+    # item (even unvalidated) cost more than the rest of the call for a log of tens of thousands of lines.
     unshown = [
-        item_model.model_construct(id=raw["id"])
-        if isinstance(raw, dict) and isinstance(raw.get("id"), int)
-        else item_model.model_construct()
+        _Unshown(raw["id"] if isinstance(raw, dict) and isinstance(raw.get("id"), int) else None)
         for raw in raw_items[len(models) :]
     ]
     whole = ListResult[Any].model_construct(items=[*models, *unshown], pagination=pagination)
