@@ -1,4 +1,4 @@
-"""Suite-wide test settings.
+"""Suite-wide test settings, and the ``command`` fixture.
 
 The MCP SDK's client checks each tool's output schema against the JSON Schema meta-schema the first time a session
 sees the tool (about 10 ms a schema), and the tests open a new session for nearly every test: the same few dozen
@@ -10,9 +10,15 @@ validated against its schema by the client.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from jsonschema.validators import Draft202012Validator
+
+from civis_mcp.cli import main
 
 _passed: set[str] = set()
 _check_schema = Draft202012Validator.check_schema
@@ -26,4 +32,36 @@ def _check_schema_once(cls: type[Draft202012Validator], schema: Any, format_chec
     _passed.add(key)
 
 
-Draft202012Validator.check_schema = classmethod(_check_schema_once)  # type: ignore[method-assign,assignment]
+setattr(Draft202012Validator, "check_schema", classmethod(_check_schema_once))  # noqa: B010 (a class attribute set on purpose)
+
+
+@dataclass(frozen=True)
+class Done:
+    """How a ``civis-mcp`` command ended: its exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Command = Callable[..., Done]
+
+
+@pytest.fixture
+def command(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Command:
+    """``civis-mcp ARGS`` through its entry point (``civis_mcp.cli.main``) in this process, with no Civis variables
+    but those given: for what a command checks and says before it serves (a Python start costs about a second; the
+    process's own exit status is checked once, in tests/test_first_hour.py)."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Done:
+        for key in list(os.environ):
+            if key.startswith("CIVIS_"):
+                monkeypatch.delenv(key)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        code = main(list(args))
+        out = capsys.readouterr()
+        return Done(code, out.out, out.err)
+
+    return run

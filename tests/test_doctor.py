@@ -8,19 +8,17 @@ The working sandbox setup runs as a subprocess, as a user types it; the other ca
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from civis_mcp.catalog import profile_entries, selected_entries
-from civis_mcp.cli import main
 from civis_mcp.clients import CLIENTS
 from civis_mcp.config import Settings
 from civis_mcp.doctor import command_of_this_install
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+from tests.conftest import Command, Done
 from tests.test_first_hour import civis_mcp
 
 SECRET = "doctor-secret-key-5150"
@@ -32,30 +30,15 @@ def sandbox() -> Iterator[RunningSandbox]:
         yield running
 
 
-@dataclass(frozen=True)
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 Doctor = Callable[..., Done]
 
 
 @pytest.fixture
-def doctor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Doctor:
+def doctor(command: Command) -> Doctor:
     """``civis-mcp doctor ARGS`` in this process, with no Civis variables but those given."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> Done:
-        for key in list(os.environ):
-            if key.startswith("CIVIS_"):
-                monkeypatch.delenv(key)
-        for key, value in (env or {}).items():
-            monkeypatch.setenv(key, value)
-        capsys.readouterr()
-        code = main(["doctor", *args])
-        out = capsys.readouterr()
-        return Done(code, out.out, out.err)
+        return command("doctor", *args, env=env)
 
     return run
 

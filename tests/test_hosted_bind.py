@@ -4,8 +4,6 @@ allowed by flag, the per-caller rate limit, and the start-up summary of what is 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import anyio
@@ -15,9 +13,9 @@ from civis_mcp.cli import _hosted_from as hosted_from
 from civis_mcp.cli import _parser
 from civis_mcp.hosted.settings import HostedSettings, is_loopback, parse_bind
 from civis_mcp.sandbox import demo as d
+from tests.conftest import Command
 from tests.hosted_support import (
     ALICE_KEY,
-    ROOT,
     TwoUserSandbox,
     basic,
     free_port,
@@ -67,19 +65,13 @@ def test_loopback_is_all_of_127_8_and_v6_loopback() -> None:
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "mcp.example.org"))
 
 
-@pytest.mark.parametrize("bind", ["0.0.0.0:{port}", "[::]:{port}", "192.0.2.7:{port}"])
-def test_serving_beyond_loopback_without_auth_refuses_to_start(bind: str) -> None:
-    port = free_port()
-    done = subprocess.run(
-        [sys.executable, "-m", "civis_mcp", "serve", "--sandbox", "--http", bind.format(port=port)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
+@pytest.mark.parametrize("bind", ["0.0.0.0:8000", "[::]:8000", "192.0.2.7:8000"])
+def test_serving_beyond_loopback_without_auth_refuses_to_start(bind: str, command: Command) -> None:
+    done = command("serve", "--sandbox", "--http", bind)
     assert done.returncode == 2
     assert "refusing to serve" in done.stderr and "--auth civis-key" in done.stderr
     assert "--insecure-no-auth" in done.stderr
+    assert done.stdout == ""
 
 
 def test_insecure_no_auth_or_civis_key_lets_it_start_beyond_loopback() -> None:

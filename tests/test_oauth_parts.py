@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from civis_mcp.oauth.keyring import KeyRing, SealError, new_ring_key
 from civis_mcp.oauth.keystore import KeyStore, store_where
 from civis_mcp.oauth.settings import OAuthSettings
 from civis_mcp.oauth.signed import Signer
-from tests.hosted_support import ROOT
+from tests.conftest import Command
 from tests.postgres_support import postgres_server
 
 ISSUER = "https://login.example.org/realms/staff"
@@ -122,14 +120,8 @@ def test_oauth_settings_accept_the_resource_host_and_origin() -> None:
     assert f"OAuth access tokens from {ISSUER}" in hosted.protection_summary()
 
 
-def test_serve_auth_oauth_without_an_issuer_refuses_to_start() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "civis_mcp", "serve", "--http", "127.0.0.1:1", "--auth", "oauth"],
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_serve_auth_oauth_without_an_issuer_refuses_to_start(command: Command) -> None:
+    done = command("serve", "--http", "127.0.0.1:1", "--auth", "oauth")
     assert done.returncode == 2
     assert "--auth oauth needs CIVIS_MCP_OAUTH_ISSUER" in done.stderr
 
@@ -141,7 +133,7 @@ def test_store_where_hides_a_database_password() -> None:
     assert store_where("/var/lib/civis-mcp/keys.sqlite") == "/var/lib/civis-mcp/keys.sqlite"
 
 
-def test_a_postgresql_store_is_shared_by_replicas() -> None:
+def test_a_postgresql_store_is_shared_by_replicas(command: Command) -> None:
     """Two stores on one PostgreSQL (two replicas): a binding made on one is read on the other, a link spent on one
     is spent on both, the table holds only sealed keys, and the schema is created once."""
     ring = new_ring_key()
@@ -159,13 +151,7 @@ def test_a_postgresql_store_is_shared_by_replicas() -> None:
         with psycopg.connect(url) as db:
             (sealed,) = db.execute("SELECT sealed_key FROM bindings").fetchone() or (b"",)
         assert KEY.encode() not in bytes(sealed) and len(bytes(sealed)) > len(KEY)
-        listed = subprocess.run(
-            [sys.executable, "-m", "civis_mcp", "keys", "--store", url, "list"],
-            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        listed = command("keys", "--store", url, "list")
         assert listed.returncode == 0, listed.stderr
         assert "alice" in listed.stdout and KEY not in listed.stdout
         assert second.revoke_now(ISSUER, "alice")
