@@ -313,12 +313,26 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 
+def serve_settings(argv: Sequence[str]) -> Settings:
+    """The checked settings ``civis-mcp serve ARGV`` runs with: the environment, then the flags. A server built from
+    them (``server.build_server``) is the one ``serve`` runs, minus its transport. Raises ``ValueError`` or
+    ``ConfigurationError`` for what ``serve`` refuses with exit status 2."""
+    return _checked_settings(_parser().parse_args(["serve", *argv]))
+
+
+def _checked_settings(args: argparse.Namespace) -> Settings:
+    from civis_mcp.catalog import check_settings
+
+    settings = _settings_from(args)
+    check_settings(settings)
+    return settings
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from civis_mcp.catalog import check_settings, selected_entries
+    from civis_mcp.catalog import selected_entries
 
     try:
-        settings = _settings_from(args)
-        check_settings(settings)
+        settings = _checked_settings(args)
         hosted = _hosted_from(args) if args.http is not None else None
     except (ConfigurationError, ValueError) as exc:
         print(f"civis-mcp: {exc}", file=sys.stderr)

@@ -3,9 +3,9 @@ Civis on 127.0.0.1 (the tools whose effect depends on arguments and live state: 
 
 Every call goes through ``mcp.Client`` (in-process, in both protocol modes: ``legacy``, where the server asks with a
 mid-call ``elicitation/create``, and ``2026-07-28``, where the question rides an ``InputRequiredResult``), and every
-request that reaches the fake is counted. A handful of tests start ``civis-mcp serve`` over stdio instead, where the
-issue is about the command line (``--read-only``, ``--toolsets``, ``--tools``, ``--allow-unconfirmed``,
-``--audit-log``).
+request that reaches the fake is counted. Where the issue is the command line (``--read-only``, ``--toolsets``,
+``--tools``), the server is the one ``serve`` builds from the flags (``cli.serve_settings``); two tests start
+``civis-mcp serve`` over stdio, where what it says on stderr matters (``--allow-unconfirmed``, ``--audit-log``).
 
 What the groups below prove:
 
@@ -15,7 +15,7 @@ What the groups below prove:
   ``_meta``, answers seeded by the client, a forged ``requestState``, a failing client: no write request at all.
 * Nothing to do, a changed target, a timeout: no write, no (further) question, and the text says why.
 * ``allow_unconfirmed``: exactly the named tools run without a human; ``check_settings`` rejects bad names.
-* Read-only and tool selection: hidden and refused, in process and over stdio.
+* Read-only and tool selection: hidden and refused, from settings and from the command's flags.
 * The audit log: one line per outcome, redacted, never fatal.
 """
 
@@ -45,6 +45,7 @@ from pydantic import SecretStr
 from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.api.redaction import REDACTED
 from civis_mcp.cli import main as cli_main
+from civis_mcp.cli import serve_settings
 from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, Safety, Toolset
 from civis_mcp.server import build_server, check_settings
@@ -769,8 +770,13 @@ async def test_serve_allow_unconfirmed_over_stdio(world: CivisWorld, fake: FakeC
     assert KEY not in log_text
 
 
-async def test_serve_read_only_over_stdio_lists_and_runs_only_reads(world: CivisWorld, fake: FakeCivis) -> None:
-    async with Client(serve_params(fake, "--read-only")) as client:
+async def test_serve_read_only_lists_and_runs_only_reads(
+    world: CivisWorld, fake: FakeCivis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server ``civis-mcp serve --read-only`` runs, in process (the stdio transport adds nothing here).
+    monkeypatch.setenv("CIVIS_API_KEY", KEY)
+    monkeypatch.setenv("CIVIS_API_ENDPOINT", fake.url)
+    async with Client(build_server(serve_settings(["--read-only"]))) as client:
         listed = (await client.list_tools()).tools
         names = {tool.name for tool in listed}
         assert all(tool.annotations is not None and tool.annotations.read_only_hint for tool in listed)
@@ -816,9 +822,9 @@ SELECTIONS: dict[str, tuple[dict[str, str], set[str]]] = {
     "toolsets-sharing": ({"CIVIS_MCP_TOOLSETS": "sharing"}, _toolset("sharing")),
     "tools": ({"CIVIS_MCP_TOOLS": "imports_get,imports_patch"}, {"imports_get", "imports_patch"}),
 }
-# Each: flags, environment, the tools listed. Over stdio, started side by side: the command line's flags (--read-only,
-# --toolsets, --tools) and the environment reach the selection, and read-only wins over both.
-STDIO_SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
+# Each: flags, environment, the tools listed: the command line's flags (--read-only, --toolsets, --tools) and the
+# environment reach the selection of the server ``serve`` runs, and read-only wins over both.
+FLAG_SELECTIONS: dict[str, tuple[tuple[str, ...], dict[str, str], set[str]]] = {
     "read-only-wins-over-toolsets": (
         ("--read-only", "--toolsets", "sharing"),
         {},
@@ -840,16 +846,13 @@ async def test_serve_selection_in_process(name: str, fake: FakeCivis) -> None:
         assert {tool.name for tool in (await client.list_tools()).tools} == expected
 
 
-async def test_serve_selection_over_stdio(fake: FakeCivis) -> None:
-    listed: dict[str, set[str]] = {}
-
-    async def list_one(name: str, flags: tuple[str, ...], env: dict[str, str]) -> None:
-        listed[name] = await listed_tools(serve_params(fake, *flags, **env))
-
-    async with anyio.create_task_group() as group:
-        for name, (flags, env, _) in STDIO_SELECTIONS.items():
-            group.start_soon(list_one, name, flags, env)
-    assert listed == {name: expected for name, (_, _, expected) in STDIO_SELECTIONS.items()}
+@pytest.mark.parametrize("name", FLAG_SELECTIONS)
+async def test_serve_selection_from_flags(name: str, fake: FakeCivis, monkeypatch: pytest.MonkeyPatch) -> None:
+    flags, environ, expected = FLAG_SELECTIONS[name]
+    for variable, value in {"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url, **environ}.items():
+        monkeypatch.setenv(variable, value)
+    async with Client(build_server(serve_settings(list(flags)))) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} == expected
 
 
 # Each: flags, what the error on stderr must name.
