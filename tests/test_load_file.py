@@ -1,7 +1,8 @@
 """imports_load_file: a local CSV into a table in one call, and only from where the person allows.
 
-Security first, at the boundary a real client uses (the SDK ``Client`` talking to ``civis-mcp serve`` over stdio,
-against the sandbox on 127.0.0.1, whose every request is recorded):
+Security first, at the boundary a real client uses (the SDK ``Client``: over stdio to ``civis-mcp serve`` for the
+escapes, in process on the server ``serve`` builds from its flags for the rest; against the sandbox on 127.0.0.1,
+whose every request is recorded):
 
 1. **Escapes are refused before anything is read or sent**: ``..``, a symlink out of the root, an absolute path
    elsewhere, a sibling directory whose name starts like the root's, Unicode look-alikes of ``/`` and ``.``; the root
@@ -31,6 +32,7 @@ import pytest
 from mcp import Client, StdioServerParameters, types
 from pydantic import SecretStr
 
+from civis_mcp.cli import serve_settings
 from civis_mcp.config import Settings
 from civis_mcp.sandbox import demo as d
 from civis_mcp.server import build_server
@@ -123,7 +125,7 @@ def everything_said(result: types.CallToolResult) -> str:
     return text_of(result) + repr(result.structured_content)
 
 
-# --- 1. escapes, over stdio -------------------------------------------------------------------------------------------
+# --- 1. escapes, over stdio (this file's one stdio test) --------------------------------------------------------------
 
 
 async def test_every_escape_is_refused_over_stdio_before_anything_is_read_or_sent(
@@ -211,11 +213,9 @@ async def test_unusable_roots_are_ignored_and_named(sandbox: Recorded, workspace
 # --- 2. no roots ------------------------------------------------------------------------------------------------------
 
 
-async def test_a_client_without_roots_is_refused_with_what_to_do_over_stdio(
-    sandbox: Recorded, workspace: Workspace
-) -> None:
+async def test_a_client_without_roots_is_refused_with_what_to_do(sandbox: Recorded, workspace: Workspace) -> None:
     mark = sandbox.requests.mark()
-    async with stdio(sandbox) as client:
+    async with Client(in_process(sandbox)) as client:
         answer = await client.call_tool(TOOL, load_arguments(str(workspace.root / "data" / "donors.csv"), "t"))
     text = text_of(answer)
     assert answer.is_error
@@ -223,15 +223,18 @@ async def test_a_client_without_roots_is_refused_with_what_to_do_over_stdio(
     assert sandbox.requests.since(mark) == []
 
 
-async def test_allow_files_lets_a_client_without_roots_load_with_progress_over_stdio(
-    sandbox: Recorded, workspace: Workspace
+async def test_allow_files_lets_a_client_without_roots_load_with_progress(
+    sandbox: Recorded, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     progress: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append((done, total, message))
 
-    async with stdio(sandbox, "--allow-files", str(workspace.root)) as client:
+    # The server ``civis-mcp serve --allow-files DIR`` runs, in process.
+    monkeypatch.setenv("CIVIS_API_KEY", sandbox.sandbox.api_key)
+    monkeypatch.setenv("CIVIS_API_ENDPOINT", sandbox.sandbox.url)
+    async with Client(build_server(serve_settings(["--allow-files", str(workspace.root)]))) as client:
         answer = await client.call_tool(
             TOOL, load_arguments("data/donors.csv", "donors_stdio"), progress_callback=on_progress
         )
@@ -316,7 +319,7 @@ def _answering(answer: str, questions: list[str]) -> Any:
     return elicit
 
 
-async def test_drop_without_a_yes_changes_nothing_over_stdio(sandbox: Recorded, workspace: Workspace) -> None:
+async def test_drop_without_a_yes_changes_nothing(sandbox: Recorded, workspace: Workspace) -> None:
     async with Client(in_process(sandbox), list_roots_callback=_roots(workspace.root_uri)) as client:
         made = await client.call_tool(TOOL, load_arguments("data/donors.csv", "precious"))
     assert not made.is_error, text_of(made)
@@ -324,9 +327,12 @@ async def test_drop_without_a_yes_changes_nothing_over_stdio(sandbox: Recorded, 
     mark = sandbox.requests.mark()
     small = workspace.root / "small.csv"
     small.write_text("id,name,amount\n1,a,2\n", encoding="utf-8")
-    async with stdio(sandbox, roots=_roots(workspace.root_uri), elicitation=_answering("no", questions)) as client:
+    roots = _roots(workspace.root_uri)
+    async with Client(
+        in_process(sandbox), list_roots_callback=roots, elicitation_callback=_answering("no", questions)
+    ) as client:
         declined = await client.call_tool(TOOL, load_arguments("small.csv", "precious", existing_table_rows="drop"))
-    # A client that cannot ask (no elicitation): the same refusal in process, sparing a second server start.
+    # A client that cannot ask (no elicitation): refused too.
     async with Client(in_process(sandbox), list_roots_callback=_roots(workspace.root_uri)) as client:
         cannot_ask = await client.call_tool(
             TOOL, load_arguments("small.csv", "precious", existing_table_rows="truncate")
@@ -377,44 +383,21 @@ def test_the_tool_is_not_selected_for_http_and_says_why() -> None:
     assert TOOL not in {entry.name for entry in selected_entries(Settings(read_only=True))}
 
 
-async def test_http_transport_does_not_list_or_run_the_tool(workspace: Workspace) -> None:
-    import socket
-    import subprocess
-    import time
-
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CIVIS_")}
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "civis_mcp", "serve", "--sandbox", "--http", f"127.0.0.1:{port}"),
-            *("--allow-files", str(workspace.root), "--log-level", "WARNING"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the HTTP server did not start"
-                time.sleep(0.2)
-        async with Client(url, list_roots_callback=_roots(workspace.root_uri)) as client:
-            listed = {tool.name for tool in (await client.list_tools()).tools}
-            called = await client.call_tool(TOOL, load_arguments("data/donors.csv", "over_http"))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+async def test_http_transport_does_not_list_or_run_the_tool(
+    sandbox: Recorded, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server ``civis-mcp serve --http ... --allow-files DIR`` runs (in process: what it lists and answers does not
+    # depend on the transport carrying it), with a client that offers roots.
+    monkeypatch.setenv("CIVIS_API_KEY", sandbox.sandbox.api_key)
+    monkeypatch.setenv("CIVIS_API_ENDPOINT", sandbox.sandbox.url)
+    settings = serve_settings(["--http", "127.0.0.1:8000", "--allow-files", str(workspace.root)])
+    mark = sandbox.requests.mark()
+    async with Client(build_server(settings), list_roots_callback=_roots(workspace.root_uri)) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        called = await client.call_tool(TOOL, load_arguments("data/donors.csv", "over_http"))
     assert "imports_wait_for_run" in listed and TOOL not in listed
     assert called.is_error and "never offered over HTTP" in text_of(called)
+    assert sandbox.requests.since(mark) == []
 
 
 # --- the flow: limits, sniffing, resuming -----------------------------------------------------------------------------
