@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import re
 import time
@@ -21,7 +20,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +35,10 @@ from civis_mcp.api.errors import (
     CivisAPIError,
     CivisTransportError,
     ConfigurationError,
+    Outcome,
     OutcomeUnknownError,
     RateLimitedError,
+    UnreadableAnswerError,
     api_error_class,
 )
 from civis_mcp.api.redaction import Redactor
@@ -54,7 +54,7 @@ from civis_mcp.api.tls import tls_context
 from civis_mcp.api.trace import note_upstream
 from civis_mcp.api.wire import TooDeep, build_path, encode_query, snake_keys_within
 from civis_mcp.config import Settings
-from civis_mcp.untrusted import clean_json, clean_text, fence_inline, json_needs_no_cleaning, one_line
+from civis_mcp.untrusted import clean_json, clean_text, json_needs_no_cleaning, one_line
 
 if TYPE_CHECKING:  # only types: importing the table would load every model at start-up
     from civis_mcp.models.base import RequestModel
@@ -212,14 +212,12 @@ class CivisClient:
         retry_in = self.breaker.retry_in()
         if retry_in is None:
             return
-        wait = max(1, math.ceil(retry_in))
-        at = (datetime.now(UTC) + timedelta(seconds=wait)).strftime("%H:%M:%S UTC")
         raise CircuitOpenError(
             f"{op.tool_name} was not sent: the last {self.breaker.failures} calls to Civis failed in a row (the "
             f"last: {self.breaker.last_failure}), so civis-mcp pauses its calls to Civis for "
-            f"{self._settings.breaker_cooldown:g} s to let it recover. Nothing was sent, so nothing changed. Try "
-            f"again in {wait} s (after {at}).",
+            f"{self._settings.breaker_cooldown:g} s to let it recover. Nothing was sent, so nothing changed.",
             retry_in=retry_in,
+            operation=op.tool_name,
         )
 
     async def _send_with_retries(self, op: Operation, request: httpx.Request, deadline: float) -> httpx.Response:
@@ -243,12 +241,15 @@ class CivisClient:
                 failure = f"could not connect to {self._settings.api_endpoint} ({type(exc).__name__})"
                 if not retries_at_all(op.verb):
                     raise CivisTransportError(
-                        f"{op.tool_name} was not sent: {failure}. Nothing changed.", reason=failure
+                        f"{op.tool_name} was not sent: {failure}. Nothing changed.",
+                        reason=failure,
+                        operation=op.tool_name,
+                        outcome=Outcome.NOT_SENT,
                     ) from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 failure = f"the answer was lost ({type(exc).__name__})"
                 if not repeatable_after_sending(op.verb):
-                    raise OutcomeUnknownError(self._outcome_unknown(op, failure), reason=failure) from None
+                    raise OutcomeUnknownError(op.tool_name, failure) from None
             else:
                 if isinstance(response, _Undecodable) and response.status_code < 400:
                     # An error status stays an error (its description is lost); a success cannot be used.
@@ -263,7 +264,8 @@ class CivisClient:
                 if not retryable_status(op.verb, response.status_code):
                     if is_ambiguous_status(op.verb, response.status_code):
                         raise OutcomeUnknownError(
-                            self._outcome_unknown(op, f"Civis answered HTTP {response.status_code}"),
+                            op.tool_name,
+                            f"Civis answered HTTP {response.status_code}",
                             reason=f"HTTP {response.status_code}",
                         )
                     return response
@@ -296,30 +298,23 @@ class CivisClient:
         limit = self._settings.call_deadline
         failure = f"no answer came within the call deadline of {limit:g} s (CIVIS_MCP_CALL_DEADLINE)"
         if not repeatable_after_sending(op.verb):
-            return OutcomeUnknownError(self._outcome_unknown(op, failure), reason=failure)
-        effect = (
-            "It only reads, so nothing changed"
-            if op.verb == "GET"
-            else "If it reached Civis it may have taken effect; sending it again is safe, as it changes nothing more"
-        )
+            return OutcomeUnknownError(op.tool_name, failure)
+        if op.verb == "GET":
+            effect, outcome = "It only reads, so nothing changed", Outcome.NOTHING_CHANGED
+        else:
+            effect = "If it reached Civis it may have taken effect; sending it again is safe, as it changes nothing"
+            effect += " more"
+            outcome = Outcome.REPEATABLE
         return CivisTransportError(
-            f"{op.tool_name} failed after {attempt} attempt(s): {failure}. {effect}. Try again later.", reason=failure
+            f"{op.tool_name} failed after {attempt} attempt(s): {failure}. {effect}.",
+            reason=failure,
+            operation=op.tool_name,
+            outcome=outcome,
         )
 
-    def _unreadable(self, op: Operation, status: int, what: str) -> CivisTransportError:
+    def _unreadable(self, op: Operation, status: int, what: str) -> UnreadableAnswerError:
         """The error for an answer whose status is known but whose content cannot be used."""
-        failure = f"Civis answered HTTP {status}, but {what}"
-        if op.verb == "GET":
-            return CivisTransportError(
-                f"{op.tool_name} failed: {failure}. It only reads, so nothing changed; try again later (if this "
-                "persists, something between here and Civis is altering its answers).",
-                reason=failure,
-            )
-        return CivisTransportError(
-            f"{op.tool_name} was sent and Civis accepted it (HTTP {status}), but {what}, so what it returned is "
-            f"unknown. It was deliberately not sent again. {self._how_to_check(op)}.",
-            reason=failure,
-        )
+        return UnreadableAnswerError(op.tool_name, verb=op.verb, status_code=status, what=what)
 
     def _give_up(
         self,
@@ -332,23 +327,12 @@ class CivisClient:
         if response is not None:
             # Out of retries with an error answer: it is reported like any other error status.
             return response
-        hint = f" Civis asked to wait {retry_after:.0f} s." if retry_after else ""
         raise CivisTransportError(
-            f"{op.tool_name} failed after {attempts} attempt(s): {failure}.{hint} The request never reached "
-            "Civis or was safe to lose, so nothing changed; try again later.",
+            f"{op.tool_name} failed after {attempts} attempt(s): {failure}. The request never reached Civis or was "
+            "safe to lose, so nothing changed.",
             reason=failure,
-        )
-
-    def _how_to_check(self, op: Operation) -> str:
-        from civis_mcp.operations import verification_tool
-
-        check = verification_tool(op)
-        return f"Check with {check} before trying again" if check else "Check in Civis Platform before trying again"
-
-    def _outcome_unknown(self, op: Operation, failure: str) -> str:
-        return (
-            f"{op.tool_name} was sent, but {failure}, so its outcome is unknown: it may or may not have taken "
-            f"effect. It was deliberately not sent again, to avoid doing it twice. {self._how_to_check(op)}."
+            operation=op.tool_name,
+            outcome=Outcome.NOTHING_CHANGED,
         )
 
     def _parse(self, op: Operation, response: httpx.Response) -> ApiResult:
@@ -407,54 +391,36 @@ class CivisClient:
         )
 
     def _error(self, op: Operation, response: httpx.Response) -> CivisAPIError:
-        """The error of an HTTP error status, in its category (``api_error_class``)."""
-        description = self._error_description(response)
+        """The error of an HTTP error status, in its category (``api_error_class``): the facts, Civis's own words
+        cleaned; ``presenting.explain`` fences them and adds what to do next."""
         status = response.status_code
-        category = api_error_class(status)
-        # Civis's own words are fenced: they are data, and must not read as this server's sentences.
-        said = f", saying {fence_inline(description)}" if description else ""
+        try:
+            standard = HTTPStatus(status).phrase
+        except ValueError:
+            standard = ""
         request_id = _request_id(response)
-        if status == 401:
-            message = (
-                f"{op.tool_name} failed: Civis rejected the API key (HTTP 401){said}. Check CIVIS_API_KEY; "
-                "nothing was changed."
-            )
-        else:
-            advice = {
-                403: "The key's user cannot read this object; ask its owner to share it with read access, which is "
-                "enough to read it."
-                if op.verb == "GET"
-                else "The key's user lacks permission to change this object; ask its owner to share it with write "
-                "access (manage access for sharing, ownership and archiving).",
-                404: "Check the IDs; the object may not exist or may not be visible to this user.",
-                429: "Civis is rate limiting this key; wait a minute before trying again.",
-            }.get(status, "Nothing was changed." if 400 <= status < 500 else "Try again later.")
-            message = f"{op.tool_name} failed: Civis answered HTTP {status}{self._reason(response)}{said}. {advice}"
+        message = f"{op.tool_name} failed: Civis answered HTTP {status}{f' {standard}' if standard else ''}."
         if request_id is not None:
             message += f" (Civis request ID {request_id}.)"
         details: dict[str, Any] = {
             "status_code": status,
-            "error_description": description,
+            "error_description": self._error_description(response),
             "operation": op.tool_name,
             "request_id": request_id,
+            "verb": op.verb,
+            "reason_phrase": self._own_reason_phrase(response, standard),
         }
+        category = api_error_class(status)
         if category is RateLimitedError:
             return RateLimitedError(
                 message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **details
             )
         return category(message, **details)
 
-    def _reason(self, response: httpx.Response) -> str:
-        """The status's standard phrase in the server's words; the upstream's own phrase, when it differs, fenced."""
-        try:
-            standard = HTTPStatus(response.status_code).phrase
-        except ValueError:
-            standard = ""
-        said = clean_text(response.reason_phrase, self.redact).strip()
-        own = f" {standard}" if standard else ""
-        if said and said.lower() != standard.lower():
-            return f"{own} (its reason phrase: {fence_inline(said, 100)})"
-        return own
+    def _own_reason_phrase(self, response: httpx.Response, standard: str) -> str | None:
+        """The upstream's reason phrase (sanitised, redacted, one line) when it is not the standard one."""
+        said = one_line(clean_text(response.reason_phrase, self.redact), 100)
+        return said if said and said.lower() != standard.lower() else None
 
     def _error_description(self, response: httpx.Response) -> str | None:
         try:
