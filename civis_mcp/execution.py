@@ -13,9 +13,10 @@ from civis_mcp.api.errors import CivisAPIError, CivisMCPError
 from civis_mcp.audit import Decision, Phase
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
+from civis_mcp.presenting import explain, present
 from civis_mcp.results import Acknowledgement, ListResult, MoreHint, bound, bound_items
 from civis_mcp.state import AppState
-from civis_mcp.untrusted import fence, fence_inline
+from civis_mcp.untrusted import fence_inline
 
 __all__ = ["error_pointer", "error_result", "present", "read_operation", "send"]
 
@@ -60,7 +61,7 @@ async def send(
     try:
         result = await state.client.call(op, params)
     except CivisMCPError as exc:
-        message = state.client.redact(str(exc))
+        message = explain(exc, state.client.redact)
         if isinstance(exc, CivisAPIError):
             message += state.client.redact(await error_pointer(state, op, params, exc))
         logger.info("%s", message)
@@ -96,16 +97,6 @@ async def error_pointer(state: AppState, op: Operation, params: RequestModel, ex
     from civis_mcp.workflows.pointers import pointer_for
 
     return await pointer_for(state.client, op, params, exc)
-
-
-def present(
-    bounded: tuple[dict[str, Any], str], what: str = "The Civis API's answer", *, clean: bool = False
-) -> CallToolResult:
-    """A structured result (from ``results.bound``) whose text form is fenced: its strings came from Civis.
-    ``clean``: every string in it is sanitised already, so the fence need not sanitise the text again."""
-    data, text = bounded
-    fenced = fence(text, what, clean=clean)
-    return CallToolResult(content=[TextContent(type="text", text=fenced)], structured_content=data)
 
 
 def more_hint(op: Operation, params: RequestModel) -> MoreHint:

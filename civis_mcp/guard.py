@@ -40,6 +40,7 @@ from civis_mcp.effects import LEVELS, MAX_QUESTION, Assessment, Guard, quoted
 from civis_mcp.execution import error_pointer, error_result, send
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
+from civis_mcp.presenting import explain
 from civis_mcp.previews import LiveState
 from civis_mcp.sdk_seam import ask_in_call, asks_in_rounds, can_ask_human, input_required, round_answers
 from civis_mcp.state import AppState
@@ -199,7 +200,7 @@ async def _report_after(guard: Guard, state: AppState, params: RequestModel, res
         with state.client.tool_call_budget():
             now = await guard.after(_live(state), params)
     except CivisMCPError as exc:
-        now = f"The state after the change could not be read back ({state.client.redact(str(exc))})."
+        now = f"The state after the change could not be read back ({explain(exc, state.client.redact)})."
     result.content.append(TextContent(type="text", text=fence(state.client.redact(now), "The state it left")))
 
 
@@ -247,7 +248,7 @@ async def _assess(op: Operation, guard: Guard, state: AppState, params: RequestM
             facts=(
                 "civis-mcp could not read the live state, so it cannot say what this call changes and assumes the "
                 f"worst: it {guard.rule}",
-                f"Reading it failed: {quoted(state.client.redact(str(exc)), 300)}.",
+                f"Reading it failed: {quoted(explain(exc, state.client.redact), 300)}.",
             ),
             quoted=(("arguments", quoted(body, 2_000)),),
         )

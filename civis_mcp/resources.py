@@ -14,6 +14,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from civis_mcp.api.errors import CivisMCPError
+from civis_mcp.presenting import explain
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence, one_line
 
@@ -33,7 +34,7 @@ async def _object(ctx: Context[AppState, Any], tool: str, import_id: int, what: 
     try:
         data = (await read_operation(state.client, tool, id=import_id)).data
     except CivisMCPError as exc:
-        raise ResourceError(state.client.redact(str(exc))) from None
+        raise ResourceError(explain(exc, state.client.redact)) from None
     return fence(json.dumps(data, ensure_ascii=False, indent=1), what)
 
 
@@ -47,7 +48,7 @@ async def _log(ctx: Context[AppState, Any], kind: str, import_id: int, run_id: i
     try:
         window = await tail(state, tool, import_id, run_id, LOG_LINES)
     except CivisMCPError as exc:
-        raise ResourceError(state.client.redact(str(exc))) from None
+        raise ResourceError(explain(exc, state.client.redact)) from None
     text = "\n".join(
         f"{line.id} {line.created_at or ''} [{line.level or '?'}] {one_line(line.message, 1000)}"
         for line in window.lines

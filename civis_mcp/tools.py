@@ -19,9 +19,10 @@ from pydantic import BaseModel, TypeAdapter
 from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
-from civis_mcp.execution import error_result, present, send
+from civis_mcp.execution import error_result, send
 from civis_mcp.guard import run_guarded
 from civis_mcp.operations import OPERATIONS, Operation, Safety
+from civis_mcp.presenting import explain, present
 from civis_mcp.results import Acknowledgement, ListResult, bound
 from civis_mcp.schema import compact_input, compact_output
 from civis_mcp.sdk_seam import Tool, make_tool
@@ -151,7 +152,7 @@ def _workflow_runner(wf: Workflow) -> Callable[..., Awaitable[BaseModel | CallTo
         except WorkflowError as exc:
             return error_result(f"{wf.name}: {exc}")
         except CivisMCPError as exc:
-            return error_result(state.client.redact(str(exc)))
+            return error_result(explain(exc, state.client.redact))
         bounded = bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched.")
         return present(
             bounded, f"The result of {wf.name} (its strings, such as names, log lines and errors, came from Civis)"

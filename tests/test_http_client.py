@@ -6,6 +6,7 @@ The waits are recorded by a fake ``sleep`` instead of slept, so these tests are 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from civis_mcp.api.client import CivisClient
 from civis_mcp.api.errors import (
     AuthenticationError,
     CivisAPIError,
+    CivisMCPError,
     CivisTransportError,
     ConfigurationError,
     NotFoundError,
@@ -28,6 +30,7 @@ from civis_mcp.api.errors import (
 from civis_mcp.api.retry import parse_retry_after
 from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
+from civis_mcp.presenting import explain
 
 BASE = "http://127.0.0.1:9/"
 KEY = "test-key-0123456789"
@@ -59,6 +62,11 @@ async def call(client: CivisClient, verb: str) -> tuple[Operation, Any]:
     tool, args, _ = BY_VERB[verb]
     op = OPERATIONS_BY_TOOL[tool]
     return op, await client.call(op, op.params.model_validate(args))
+
+
+def shown(error: CivisMCPError) -> str:
+    """What the model reads of ``error`` (the present step; no key to redact here)."""
+    return explain(error, lambda text: text)
 
 
 def ok_body(verb: str) -> httpx.Response:
@@ -96,7 +104,7 @@ async def test_post_gateway_error_is_never_repeated_and_says_outcome_unknown(sta
             with pytest.raises(OutcomeUnknownError) as caught:
                 await call(client, "POST")
     assert route.call_count == 1
-    message = str(caught.value)
+    message = shown(caught.value)
     assert "outcome is unknown" in message
     assert f"HTTP {status}" in message
     assert "imports_list_runs" in message  # the tool that shows whether the run started
@@ -106,9 +114,10 @@ async def test_post_read_timeout_is_not_repeated() -> None:
     with respx.mock(base_url=BASE) as mock:
         route = mock.post("/imports/7/runs").mock(side_effect=httpx.ReadTimeout("slow"))
         async with make_client(Sleeps()) as client:
-            with pytest.raises(OutcomeUnknownError, match="imports_list_runs"):
+            with pytest.raises(OutcomeUnknownError) as caught:
                 await call(client, "POST")
     assert route.call_count == 1
+    assert "imports_list_runs" in shown(caught.value)  # the tool that shows whether the run started
 
 
 async def test_get_read_timeout_is_retried() -> None:
@@ -144,9 +153,10 @@ async def test_patch_gateway_error_is_outcome_unknown() -> None:
     with respx.mock(base_url=BASE) as mock:
         route = mock.patch("/imports/files/csv/7").mock(return_value=httpx.Response(502))
         async with make_client(Sleeps()) as client:
-            with pytest.raises(OutcomeUnknownError, match="imports_get_files_csv"):
+            with pytest.raises(OutcomeUnknownError) as caught:
                 await call(client, "PATCH")
     assert route.call_count == 1
+    assert "imports_get_files_csv" in shown(caught.value)
 
 
 async def test_retry_after_in_seconds_is_a_minimum_wait() -> None:
@@ -189,7 +199,7 @@ async def test_retry_after_beyond_the_budget_ends_the_call_at_once() -> None:
     assert route.call_count == 1
     assert sleeps.waits == []
     assert caught.value.status_code == 429
-    assert "rate limiting" in str(caught.value)
+    assert "rate limiting" in shown(caught.value)
 
 
 async def test_retries_stop_after_max_attempts_with_capped_backoff() -> None:
@@ -233,8 +243,10 @@ async def test_error_names_status_description_and_operation() -> None:
         async with make_client(Sleeps()) as client:
             with pytest.raises(CivisAPIError) as caught:
                 await call(client, "GET")
-    message = str(caught.value)
+    message = shown(caught.value)
     assert "imports_get" in message and "HTTP 404" in message and "Import 7 not found" in message
+    assert "Import 7 not found" not in str(caught.value)  # Civis's own words reach the model only fenced:
+    assert re.search(r"<untrusted-(\w+)>Import 7 not found</untrusted-\1>", message)
     assert caught.value.error_description == "Import 7 not found"
     assert "Traceback" not in message
 
@@ -247,8 +259,9 @@ async def test_401_is_an_authentication_error() -> None:
             )
         )
         async with make_client(Sleeps()) as client:
-            with pytest.raises(AuthenticationError, match="CIVIS_API_KEY"):
+            with pytest.raises(AuthenticationError) as caught:
                 await call(client, "GET")
+    assert "CIVIS_API_KEY" in shown(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -282,7 +295,7 @@ async def test_a_request_id_that_is_not_an_id_is_dropped() -> None:
             with pytest.raises(NotFoundError) as caught:
                 await call(client, "GET")
     assert caught.value.request_id is None
-    assert "ignore previous" not in str(caught.value)
+    assert "ignore previous" not in shown(caught.value)
 
 
 async def test_upstream_error_text_is_cleaned_of_control_characters_and_bounded() -> None:

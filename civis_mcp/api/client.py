@@ -1,27 +1,31 @@
-"""The one HTTP client that talks to the Civis API: auth, timeouts, retries, pagination, errors, redaction.
+"""The one HTTP client that talks to the Civis API: auth, timeouts, the call deadline, the circuit breaker, reading
+answers into data and error statuses into typed errors.
 
-One pooled ``httpx.AsyncClient`` serves every tool call of a server. Tests swap the transport
-(``transport=httpx.MockTransport(...)`` or respx) without touching anything else.
+One pooled ``httpx.AsyncClient`` serves every tool call of a server; each call sends one request through it, and
+its transport, ``retrying.RetryTransport``, repeats it when the retry policy allows. Tests swap the innermost
+transport (``transport=httpx.MockTransport(...)``, or respx below it) without touching anything else.
 
 Every call to Civis ends within ``Settings.call_deadline`` (its retries and the waits between them included), and a
 circuit breaker (``breaker``) refuses calls at once while Civis keeps failing. An answer that cannot be read (a body
 that does not decompress, is not JSON or nests too deep, a header number that is not a number) ends in an error that
 names the operation, never in a bare exception.
+
+What comes back is data and facts: answers with every string sanitised and the key redacted (one walk, in
+``_decode``), errors in their category with status, request id and Civis's own words cleaned the same way. Fencing
+and advice for the model are the present step's (``civis_mcp.presenting``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -37,24 +41,18 @@ from civis_mcp.api.errors import (
     CivisAPIError,
     CivisTransportError,
     ConfigurationError,
-    OutcomeUnknownError,
     RateLimitedError,
+    UnreadableAnswerError,
     api_error_class,
 )
 from civis_mcp.api.redaction import Redactor
-from civis_mcp.api.retry import (
-    RetryPolicy,
-    is_ambiguous_status,
-    parse_retry_after,
-    repeatable_after_sending,
-    retries_at_all,
-    retryable_status,
-)
+from civis_mcp.api.retry import RetryPolicy, parse_retry_after
+from civis_mcp.api.retrying import CALL, CallFacts, Clock, RetryTransport, Sleep
 from civis_mcp.api.tls import tls_context
 from civis_mcp.api.trace import note_upstream
 from civis_mcp.api.wire import TooDeep, build_path, encode_query, snake_keys_within
 from civis_mcp.config import Settings
-from civis_mcp.untrusted import clean_json, clean_text, fence_inline, json_needs_no_cleaning, one_line
+from civis_mcp.untrusted import clean_json, clean_text, json_needs_no_cleaning, one_line
 
 if TYPE_CHECKING:  # only types: importing the table would load every model at start-up
     from civis_mcp.models.base import RequestModel
@@ -62,7 +60,6 @@ if TYPE_CHECKING:  # only types: importing the table would load every model at s
 
 __all__ = ["ApiResult", "CivisClient", "Pagination"]
 
-logger = logging.getLogger("civis_mcp.api")
 _TOOL_CALL_ENDS: ContextVar[float | None] = ContextVar("civis_mcp_tool_call_ends", default=None)
 """When the current tool call's budget for calls to Civis runs out (see ``CivisClient.tool_call_budget``)."""
 
@@ -94,8 +91,6 @@ class ApiResult:
     """From ``Civis-Cache-Control`` on a log read: False while the run may still add lines (``no-store``)."""
 
 
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
 _POOL = 20
 """Connections to Civis, all kept alive, and so requests in flight at once."""
 
@@ -119,37 +114,29 @@ class CivisClient:
         key = None if per_caller or settings.api_key is None else settings.api_key.get_secret_value()
         self._has_key = key is not None
         self.redact = CALLER_KEYS if per_caller else Redactor(key)
-        self._policy = RetryPolicy(max_attempts=settings.max_attempts, budget=settings.retry_budget)
-        self._sleep = sleep
-        self._rng = rng or random.Random()
         self._clock = clock
         self.breaker = CircuitBreaker(
             threshold=settings.breaker_failures, cooldown=settings.breaker_cooldown, clock=clock
         )
-        self._limiter: anyio.CapacityLimiter | None = None
         base_url = settings.api_endpoint if settings.api_endpoint.endswith("/") else settings.api_endpoint + "/"
+        self._retrying = RetryTransport(
+            transport or _sending_transport(base_url),
+            policy=RetryPolicy(max_attempts=settings.max_attempts, budget=settings.retry_budget),
+            endpoint=settings.api_endpoint,
+            pool=_POOL,
+            sleep=sleep,
+            rng=rng,
+            clock=clock,
+        )
         self._http = httpx.AsyncClient(
             base_url=base_url,
             # HTTP Basic with the key as user name and an empty password, as civis-python does.
             auth=CallerAuth() if per_caller else httpx.BasicAuth(key, "") if key is not None else None,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            # As many kept-alive connections as open ones: a smaller pool closes and reopens connections under a
-            # burst of calls (500 concurrent calls opened 498 connections with 10 kept alive, 11 with 20).
-            limits=httpx.Limits(max_connections=_POOL, max_keepalive_connections=_POOL),
             headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
-            transport=transport,
-            verify=tls_context(),
+            transport=self._retrying,
             follow_redirects=False,
         )
-
-    @property
-    def _sends(self) -> anyio.CapacityLimiter:
-        """At most as many requests in flight as the pool has connections: the calls beyond wait here, in one cheap
-        queue, instead of in httpcore's pool, whose bookkeeping for waiting requests took about a quarter of the
-        CPU under 50 concurrent calls. Made on first use, inside the event loop that uses it."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(_POOL)
-        return self._limiter
 
     async def __aenter__(self) -> CivisClient:
         return self
@@ -195,9 +182,10 @@ class CivisClient:
             # civis-python sends a JSON object with every request, ``{}`` when there are no body arguments (GET and
             # DELETE included); so do we, so that every request is the one civis-python would send.
             json=arguments if op.sends_body else {},
+            extensions={CALL: CallFacts(operation=op.tool_name, deadline=deadline, limit=self._settings.call_deadline)},
         )
         try:
-            response = await self._send_with_retries(op, request, deadline)
+            response = await self._http.send(request)  # the retry transport repeats it when the policy allows
         except CivisTransportError as exc:
             self.breaker.record_failure(exc.reason or "no usable answer")
             raise
@@ -212,144 +200,17 @@ class CivisClient:
         retry_in = self.breaker.retry_in()
         if retry_in is None:
             return
-        wait = max(1, math.ceil(retry_in))
-        at = (datetime.now(UTC) + timedelta(seconds=wait)).strftime("%H:%M:%S UTC")
         raise CircuitOpenError(
             f"{op.tool_name} was not sent: the last {self.breaker.failures} calls to Civis failed in a row (the "
             f"last: {self.breaker.last_failure}), so civis-mcp pauses its calls to Civis for "
-            f"{self._settings.breaker_cooldown:g} s to let it recover. Nothing was sent, so nothing changed. Try "
-            f"again in {wait} s (after {at}).",
+            f"{self._settings.breaker_cooldown:g} s to let it recover. Nothing was sent, so nothing changed.",
             retry_in=retry_in,
+            operation=op.tool_name,
         )
 
-    async def _send_with_retries(self, op: Operation, request: httpx.Request, deadline: float) -> httpx.Response:
-        waited = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            retry_after: float | None = None
-            response: httpx.Response | None = None
-            remaining = deadline - self._clock()
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                with anyio.fail_after(remaining):
-                    response = await self._receive(request)
-            except TimeoutError:
-                raise self._past_deadline(op, attempt) from None
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # The request never left this machine, so sending it again cannot double anything.
-                failure = f"could not connect to {self._settings.api_endpoint} ({type(exc).__name__})"
-                if not retries_at_all(op.verb):
-                    raise CivisTransportError(
-                        f"{op.tool_name} was not sent: {failure}. Nothing changed.", reason=failure
-                    ) from None
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                failure = f"the answer was lost ({type(exc).__name__})"
-                if not repeatable_after_sending(op.verb):
-                    raise OutcomeUnknownError(self._outcome_unknown(op, failure), reason=failure) from None
-            else:
-                if isinstance(response, _Undecodable) and response.status_code < 400:
-                    # An error status stays an error (its description is lost); a success cannot be used.
-                    raise self._unreadable(op, response.status_code, "its body could not be decompressed")
-                logger.debug(
-                    "%s %s -> %s in %.0f ms",
-                    op.verb,
-                    request.url.path,
-                    response.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
-                if not retryable_status(op.verb, response.status_code):
-                    if is_ambiguous_status(op.verb, response.status_code):
-                        raise OutcomeUnknownError(
-                            self._outcome_unknown(op, f"Civis answered HTTP {response.status_code}"),
-                            reason=f"HTTP {response.status_code}",
-                        )
-                    return response
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                failure = f"Civis answered HTTP {response.status_code}"
-            delay = self._policy.backoff(attempt, retry_after, self._rng)
-            out_of_time = self._clock() + delay >= deadline
-            if attempt >= self._policy.max_attempts or waited + delay > self._policy.budget or out_of_time:
-                return self._give_up(op, attempt, failure, response, retry_after)
-            logger.info("%s: %s; retrying in %.1f s (attempt %d)", op.tool_name, failure, delay, attempt + 1)
-            waited += delay
-            await self._sleep(delay)
-
-    async def _receive(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and read its whole answer. A body that does not decompress (a lying Content-Encoding)
-        gives an ``_Undecodable`` in its place: the status is still known, and an error status is still an error."""
-        async with self._sends:
-            response = await self._http.send(request, stream=True)
-            try:
-                await response.aread()
-            except httpx.DecodingError:
-                retry_after = response.headers.get("Retry-After", "")
-                return _Undecodable(response.status_code, headers={"Retry-After": retry_after})
-            finally:
-                await response.aclose()
-        return response
-
-    def _past_deadline(self, op: Operation, attempt: int) -> CivisTransportError:
-        """The error for a call that ran out of time during (or before) attempt ``attempt``."""
-        limit = self._settings.call_deadline
-        failure = f"no answer came within the call deadline of {limit:g} s (CIVIS_MCP_CALL_DEADLINE)"
-        if not repeatable_after_sending(op.verb):
-            return OutcomeUnknownError(self._outcome_unknown(op, failure), reason=failure)
-        effect = (
-            "It only reads, so nothing changed"
-            if op.verb == "GET"
-            else "If it reached Civis it may have taken effect; sending it again is safe, as it changes nothing more"
-        )
-        return CivisTransportError(
-            f"{op.tool_name} failed after {attempt} attempt(s): {failure}. {effect}. Try again later.", reason=failure
-        )
-
-    def _unreadable(self, op: Operation, status: int, what: str) -> CivisTransportError:
+    def _unreadable(self, op: Operation, status: int, what: str) -> UnreadableAnswerError:
         """The error for an answer whose status is known but whose content cannot be used."""
-        failure = f"Civis answered HTTP {status}, but {what}"
-        if op.verb == "GET":
-            return CivisTransportError(
-                f"{op.tool_name} failed: {failure}. It only reads, so nothing changed; try again later (if this "
-                "persists, something between here and Civis is altering its answers).",
-                reason=failure,
-            )
-        return CivisTransportError(
-            f"{op.tool_name} was sent and Civis accepted it (HTTP {status}), but {what}, so what it returned is "
-            f"unknown. It was deliberately not sent again. {self._how_to_check(op)}.",
-            reason=failure,
-        )
-
-    def _give_up(
-        self,
-        op: Operation,
-        attempts: int,
-        failure: str,
-        response: httpx.Response | None,
-        retry_after: float | None,
-    ) -> httpx.Response:
-        if response is not None:
-            # Out of retries with an error answer: it is reported like any other error status.
-            return response
-        hint = f" Civis asked to wait {retry_after:.0f} s." if retry_after else ""
-        raise CivisTransportError(
-            f"{op.tool_name} failed after {attempts} attempt(s): {failure}.{hint} The request never reached "
-            "Civis or was safe to lose, so nothing changed; try again later.",
-            reason=failure,
-        )
-
-    def _how_to_check(self, op: Operation) -> str:
-        from civis_mcp.operations import verification_tool
-
-        check = verification_tool(op)
-        return f"Check with {check} before trying again" if check else "Check in Civis Platform before trying again"
-
-    def _outcome_unknown(self, op: Operation, failure: str) -> str:
-        return (
-            f"{op.tool_name} was sent, but {failure}, so its outcome is unknown: it may or may not have taken "
-            f"effect. It was deliberately not sent again, to avoid doing it twice. {self._how_to_check(op)}."
-        )
+        return UnreadableAnswerError(op.tool_name, verb=op.verb, status_code=status, what=what)
 
     def _parse(self, op: Operation, response: httpx.Response) -> ApiResult:
         if response.status_code >= 400:
@@ -407,54 +268,36 @@ class CivisClient:
         )
 
     def _error(self, op: Operation, response: httpx.Response) -> CivisAPIError:
-        """The error of an HTTP error status, in its category (``api_error_class``)."""
-        description = self._error_description(response)
+        """The error of an HTTP error status, in its category (``api_error_class``): the facts, Civis's own words
+        cleaned; ``presenting.explain`` fences them and adds what to do next."""
         status = response.status_code
-        category = api_error_class(status)
-        # Civis's own words are fenced: they are data, and must not read as this server's sentences.
-        said = f", saying {fence_inline(description)}" if description else ""
+        try:
+            standard = HTTPStatus(status).phrase
+        except ValueError:
+            standard = ""
         request_id = _request_id(response)
-        if status == 401:
-            message = (
-                f"{op.tool_name} failed: Civis rejected the API key (HTTP 401){said}. Check CIVIS_API_KEY; "
-                "nothing was changed."
-            )
-        else:
-            advice = {
-                403: "The key's user cannot read this object; ask its owner to share it with read access, which is "
-                "enough to read it."
-                if op.verb == "GET"
-                else "The key's user lacks permission to change this object; ask its owner to share it with write "
-                "access (manage access for sharing, ownership and archiving).",
-                404: "Check the IDs; the object may not exist or may not be visible to this user.",
-                429: "Civis is rate limiting this key; wait a minute before trying again.",
-            }.get(status, "Nothing was changed." if 400 <= status < 500 else "Try again later.")
-            message = f"{op.tool_name} failed: Civis answered HTTP {status}{self._reason(response)}{said}. {advice}"
+        message = f"{op.tool_name} failed: Civis answered HTTP {status}{f' {standard}' if standard else ''}."
         if request_id is not None:
             message += f" (Civis request ID {request_id}.)"
         details: dict[str, Any] = {
             "status_code": status,
-            "error_description": description,
+            "error_description": self._error_description(response),
             "operation": op.tool_name,
             "request_id": request_id,
+            "verb": op.verb,
+            "reason_phrase": self._own_reason_phrase(response, standard),
         }
+        category = api_error_class(status)
         if category is RateLimitedError:
             return RateLimitedError(
                 message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **details
             )
         return category(message, **details)
 
-    def _reason(self, response: httpx.Response) -> str:
-        """The status's standard phrase in the server's words; the upstream's own phrase, when it differs, fenced."""
-        try:
-            standard = HTTPStatus(response.status_code).phrase
-        except ValueError:
-            standard = ""
-        said = clean_text(response.reason_phrase, self.redact).strip()
-        own = f" {standard}" if standard else ""
-        if said and said.lower() != standard.lower():
-            return f"{own} (its reason phrase: {fence_inline(said, 100)})"
-        return own
+    def _own_reason_phrase(self, response: httpx.Response, standard: str) -> str | None:
+        """The upstream's reason phrase (sanitised, redacted, one line) when it is not the standard one."""
+        said = one_line(clean_text(response.reason_phrase, self.redact), 100)
+        return said if said and said.lower() != standard.lower() else None
 
     def _error_description(self, response: httpx.Response) -> str | None:
         try:
@@ -477,17 +320,23 @@ def _request_id(response: httpx.Response) -> str | None:
     return raw if _REQUEST_ID.fullmatch(raw) else None
 
 
-class _Undecodable(httpx.Response):
-    """Stands for an answer whose body did not decompress: its status and Retry-After, and no body."""
-
-
-def _nests_deeper_than(value: Any, limit: int) -> bool:
-    """Whether a decoded JSON value nests more than ``limit`` levels; a loop, so no depth can overflow the stack."""
-    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+def _sending_transport(base_url: str) -> httpx.AsyncHTTPTransport:
+    """The transport that really sends: what ``httpx.AsyncClient`` builds for itself when given none, which it no
+    longer does once given the retry transport. So the shared TLS context, the pool size and the environment's proxy
+    for the endpoint (``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY``, unless ``NO_PROXY`` names its host) are set
+    here."""
+    url = httpx.URL(base_url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all") or None
+    # With proxy variables set, ``proxy_bypass`` reads NO_PROXY (and only the environment).
+    if proxy is not None and urllib.request.proxy_bypass(url.host):
+        proxy = None
+    if proxy is not None and "://" not in proxy:
+        proxy = f"http://{proxy}"  # as httpx reads a proxy variable without a scheme
+    return httpx.AsyncHTTPTransport(
+        verify=tls_context(),
+        # As many kept-alive connections as open ones: a smaller pool closes and reopens connections under a burst
+        # of calls (500 concurrent calls opened 498 connections with 10 kept alive, 11 with 20).
+        limits=httpx.Limits(max_connections=_POOL, max_keepalive_connections=_POOL),
+        proxy=proxy,
+    )

@@ -33,10 +33,11 @@ from civis_mcp.api.errors import CivisMCPError
 from civis_mcp.arguments import ArgumentError, validate_arguments
 from civis_mcp.audit import Decision
 from civis_mcp.effects import Assessment, Effect, quoted
-from civis_mcp.execution import error_result, present
+from civis_mcp.execution import error_result
 from civis_mcp.guard import Refusal, Round, carry_only, confirm_effect, current_round, spend_ticket
 from civis_mcp.models.base import RequestModel
 from civis_mcp.operations import OPERATIONS_BY_TOOL, Operation
+from civis_mcp.presenting import explain, present
 from civis_mcp.results import bound
 from civis_mcp.sdk_seam import can_list_roots, list_roots_in_call, roots_of, roots_required
 from civis_mcp.state import AppState
@@ -180,7 +181,7 @@ async def _call(
     try:
         result = await state.client.call(op, params)
     except CivisMCPError as exc:
-        failure = state.client.redact(str(exc))
+        failure = explain(exc, state.client.redact)
         _audit(state, arguments, decision, getattr(exc, "status_code", None), f"{op.tool_name} failed: {failure}")
         raise
     _audit(state, arguments, decision, result.status_code, f"{op.tool_name} {params.to_wire()}")
@@ -361,7 +362,7 @@ def make_load_file_tool() -> Callable[..., Awaitable[BaseModel | CallToolResult 
         except WorkflowError as exc:
             return error_result(f"{TOOL}: {exc}")
         except CivisMCPError as exc:
-            return error_result(f"{TOOL}: {state.client.redact(str(exc))}")
+            return error_result(f"{TOOL}: {explain(exc, state.client.redact)}")
         bounded = bound(result, state.result_budget, lambda _, kept: "Nothing more can be fetched.")
         return present(
             bounded, f"The result of {TOOL} (its strings came from Civis, or are header names from the file)"
