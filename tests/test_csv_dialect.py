@@ -99,7 +99,7 @@ def _sandbox_answer(content: bytes) -> str | None:
         assert outcome.error.startswith("Column count mismatch"), outcome.error
         found = re.search(r'set column_delimiter="(\w+)"', outcome.error)
         hinted[setting] = found[1] if found else None
-    named = set(hinted.values()) - {None}
+    named = {name for name in hinted.values() if name is not None}
     if not named:
         return None
     (answer,) = named  # one answer, whatever the setting
