@@ -1,17 +1,19 @@
-"""One hand-written contract case per Civis Imports API operation: a representative call and what must happen.
+"""One contract case per Civis Imports API operation: a representative call and what must happen.
 
-Each ``ContractCase`` spells out, literally and independently of the code under test:
+Each ``ContractCase`` spells out by hand, independently of the code under test:
 
 * ``arguments``: a realistic tool call (required arguments plus a mix of optional ones: nested objects, lists,
   booleans, enums);
-* the request that call must produce: ``method``, ``path`` (already filled in, as requested on the wire), ``query``
-  (``(key, value)`` string pairs as they appear on the wire) and ``body`` (the exact JSON object, ``None`` for GET and
-  DELETE);
 * the answer Civis gives: ``response`` (camelCase JSON, field names from the spec's response definitions;
   ``None`` for no body), ``response_status`` (the status the spec documents) and ``response_headers`` (the
   ``X-Pagination-*`` headers of the five paged lists);
 * ``expected``: key paths (dot-separated; list indexes and dict keys alike) into the tool's structured result, with
-  the values that must be there, written by hand.
+  the values that must be there.
+
+The request the call must produce (``ContractCase.wire``: method, path, query pairs and JSON body) is not written
+here: it is derived from ``arguments`` by civis-python's own rules (``tests/civis_python_requests.py``), never by
+civis-mcp's code. Three cases also carry ``literal``, the same request written out by hand, so that a mistake in the
+derivation cannot hide behind itself; ``test_civis_parity`` checks the derivation against civis-python for all 46.
 
 ``LIVE_STATE`` holds the GET answers that the previews of destructive tools read before they act. The cases, the
 live state and the two comparison helpers (``snake_case_json``, ``without_added_nulls``) are shared by
@@ -21,35 +23,51 @@ loopback server).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from civis._camel_to_snake import camel_to_snake as _civis_camel_to_snake
-
-Json = Any
-camel_to_snake: Callable[[str], str] = _civis_camel_to_snake  # civis-python's own rule (civis is untyped)
+from tests.civis_python_requests import Json, Wire, camel_to_snake, civis_python_request
 
 
 @dataclass(frozen=True)
 class ContractCase:
-    """A tool call, the exact request it must send, the answer it gets and what the tool result must contain."""
+    """A tool call, the answer it gets and what the tool result must contain; the request it must send is derived."""
 
     tool: str
     arguments: dict[str, Any]
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    body: dict[str, Any] | None
     response: Json
     response_status: int
     expected: dict[str, Any]
     response_headers: dict[str, str] = field(default_factory=dict)
+    literal: Wire | None = None
+    """The request, written out by hand: a spot check of the derivation."""
 
     @property
     def civis_method(self) -> str:
         """The civis-python method on ``client.imports`` that does the same thing."""
         return self.tool.removeprefix("imports_")
+
+    @functools.cached_property
+    def wire(self) -> Wire:
+        """The request this call must send: civis-python's for the same arguments."""
+        return civis_python_request(self.civis_method, self.arguments)
+
+    @property
+    def method(self) -> str:
+        return self.wire.method
+
+    @property
+    def path(self) -> str:
+        return self.wire.path
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return self.wire.query
+
+    @property
+    def body(self) -> dict[str, Any] | None:
+        return self.wire.body
 
     def __str__(self) -> str:
         return self.tool
@@ -332,22 +350,24 @@ CASES: list[ContractCase] = [
             "order": "last_run.updated_at",
             "order_dir": "asc",
         },
-        method="GET",
-        path="/imports",
-        query=[
-            ("type", "Dbsync,AutoImport"),
-            ("source", "33"),
-            ("destination", "55"),
-            ("status", "failed,succeeded"),
-            ("author", "7"),
-            ("hidden", "False"),
-            ("archived", "all"),
-            ("limit", "2"),
-            ("page_num", "2"),
-            ("order", "last_run.updated_at"),
-            ("order_dir", "asc"),
-        ],
-        body=None,
+        literal=Wire(
+            method="GET",
+            path="/imports",
+            query=[
+                ("type", "Dbsync,AutoImport"),
+                ("source", "33"),
+                ("destination", "55"),
+                ("status", "failed,succeeded"),
+                ("author", "7"),
+                ("hidden", "False"),
+                ("archived", "all"),
+                ("limit", "2"),
+                ("page_num", "2"),
+                ("order", "last_run.updated_at"),
+                ("order_dir", "asc"),
+            ],
+            body=None,
+        ),
         response=[
             {
                 "id": 12,
@@ -419,10 +439,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get",
         arguments={"id": 12},
-        method="GET",
-        path="/imports/12",
-        query=[],
-        body=None,
         response=import_job(),
         response_status=200,
         expected={
@@ -468,29 +484,6 @@ CASES: list[ContractCase] = [
             "time_zone": "America/Chicago",
             "hidden": False,
         },
-        method="POST",
-        path="/imports",
-        query=[],
-        body={
-            "name": "Nightly donor sync",
-            "sync_type": "Dbsync",
-            "is_outbound": False,
-            "source": {"remote_host_id": 33, "credential_id": 44},
-            "destination": {"remote_host_id": 55, "credential_id": 66, "additional_credentials": [70, 71]},
-            "schedule": {
-                "scheduled": True,
-                "scheduled_days": [1, 3, 5],
-                "scheduled_hours": [6],
-                "scheduled_minutes": [30],
-            },
-            "notifications": {
-                "failure_email_addresses": ["oncall@example.org"],
-                "failure_on": True,
-                "success_on": False,
-            },
-            "time_zone": "America/Chicago",
-            "hidden": False,
-        },
         response=import_job(syncs=[], state="idle", lastRun=None, nextRunAt="2026-01-05T06:30:00.000Z"),
         response_status=201,
         expected={
@@ -507,19 +500,6 @@ CASES: list[ContractCase] = [
         tool="imports_put",
         arguments={
             "id": 12,
-            "name": "Volunteer roster import",
-            "sync_type": "GdocImport",
-            "is_outbound": False,
-            "destination": {"remote_host_id": 55, "credential_id": 66},
-            "parent_id": 40,
-            "schedule": {"scheduled": False},
-            "next_run_at": "2026-02-01T06:30:00Z",
-            "time_zone": "UTC",
-        },
-        method="PUT",
-        path="/imports/12",
-        query=[],
-        body={
             "name": "Volunteer roster import",
             "sync_type": "GdocImport",
             "is_outbound": False,
@@ -574,21 +554,6 @@ CASES: list[ContractCase] = [
             },
             "notifications": {"urls": ["https://hooks.example.com/civis/imports"], "stall_warning_minutes": 90},
         },
-        method="PATCH",
-        path="/imports/12",
-        query=[],
-        body={
-            "name": "Nightly donor sync (v2)",
-            "destination": {"credential_id": 67},
-            "running_as_id": 8,
-            "schedule": {
-                "scheduled": True,
-                "scheduled_days_of_month": [1, 15],
-                "scheduled_hours": [2],
-                "scheduled_minutes": [0],
-            },
-            "notifications": {"urls": ["https://hooks.example.com/civis/imports"], "stall_warning_minutes": 90},
-        },
         response=import_job(
             name="Nightly donor sync (v2)",
             destination={"remoteHostId": 55, "credentialId": 67, "additionalCredentials": [70, 71], "name": "Redshift"},
@@ -615,10 +580,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_post_clone",
         arguments={"id": 12, "clone_schedule": True, "clone_notifications": False},
-        method="POST",
-        path="/imports/12/clone",
-        query=[],
-        body={"clone_schedule": True, "clone_notifications": False},
         response=import_job(
             id=13,
             name="Clone of Nightly donor sync",
@@ -641,10 +602,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_put_archive",
         arguments={"id": 12, "status": True},
-        method="PUT",
-        path="/imports/12/archive",
-        query=[],
-        body={"status": True},
         response=import_job(archived=True),
         response_status=200,
         expected={"id": 12, "archived": True, "syncs.0.id": 31},
@@ -653,26 +610,6 @@ CASES: list[ContractCase] = [
         tool="imports_post_syncs",
         arguments={
             "id": 12,
-            "source": {"database_table": {"schema": "public", "table": "donors"}},
-            "destination": {"database_table": {"schema": "staging", "table": "donors"}},
-            "advanced_options": {
-                "existing_table_rows": "truncate",
-                "diststyle": "key",
-                "distkey": "donor_id",
-                "sortkey1": "updated_at",
-                "identity_column": "donor_id",
-                "last_modified_column": "updated_at",
-                "row_chunk_size": 100000,
-                "wipe_destination_table": False,
-                "truncate_long_lines": True,
-                "invalid_char_replacement": "?",
-                "verify_table_row_counts": True,
-            },
-        },
-        method="POST",
-        path="/imports/12/syncs",
-        query=[],
-        body={
             "source": {"database_table": {"schema": "public", "table": "donors"}},
             "destination": {"database_table": {"schema": "staging", "table": "donors"}},
             "advanced_options": {
@@ -720,24 +657,26 @@ CASES: list[ContractCase] = [
                 },
             },
         },
-        method="PUT",
-        path="/imports/12/syncs/33",
-        query=[],
-        body={
-            "source": {"file": {"id": 5010}},
-            "destination": {"database_table": {"schema": "staging", "table": "event_signups"}},
-            "advanced_options": {
-                "existing_table_rows": "append",
-                "first_row_is_header": True,
-                "column_delimiter": "tab",
-                "escaped": False,
-                "max_errors": 10,
-                "column_overrides": {
-                    "0": {"name": "signup_id", "type": "INTEGER"},
-                    "3": {"name": "amount", "type": "NUMERIC(12,2)"},
+        literal=Wire(
+            method="PUT",
+            path="/imports/12/syncs/33",
+            query=[],
+            body={
+                "source": {"file": {"id": 5010}},
+                "destination": {"database_table": {"schema": "staging", "table": "event_signups"}},
+                "advanced_options": {
+                    "existing_table_rows": "append",
+                    "first_row_is_header": True,
+                    "column_delimiter": "tab",
+                    "escaped": False,
+                    "max_errors": 10,
+                    "column_overrides": {
+                        "0": {"name": "signup_id", "type": "INTEGER"},
+                        "3": {"name": "amount", "type": "NUMERIC(12,2)"},
+                    },
                 },
             },
-        },
+        ),
         response={
             "id": 33,
             "source": {
@@ -797,13 +736,6 @@ CASES: list[ContractCase] = [
             "destination": {"google_worksheet": {"spreadsheet": "Donor report", "worksheet": "Q1 2026"}},
             "advanced_options": {"export_action": "updatewksht", "sql_query": "SELECT * FROM staging.donors"},
         },
-        method="PATCH",
-        path="/imports/12/syncs/34",
-        query=[],
-        body={
-            "destination": {"google_worksheet": {"spreadsheet": "Donor report", "worksheet": "Q1 2026"}},
-            "advanced_options": {"export_action": "updatewksht", "sql_query": "SELECT * FROM staging.donors"},
-        },
         response={
             "id": 34,
             "source": {"id": 904, "databaseTable": None, "file": None, "googleWorksheet": None},
@@ -836,10 +768,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_put_syncs_archive",
         arguments={"id": 12, "sync_id": 31, "status": True},
-        method="PUT",
-        path="/imports/12/syncs/31/archive",
-        query=[],
-        body={"status": True},
         response=DBSYNC_SYNC,
         response_status=200,
         expected={"id": 31, "destination.path": "staging.donors", "advanced_options.sortkey1": "updated_at"},
@@ -848,10 +776,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_post_runs",
         arguments={"id": 12},
-        method="POST",
-        path="/imports/12/runs",
-        query=[],
-        body={},
         response={"runId": 6},
         response_status=202,
         expected={"run_id": 6},
@@ -859,10 +783,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_runs",
         arguments={"id": 12, "limit": 2, "page_num": 1, "order": "id", "order_dir": "desc"},
-        method="GET",
-        path="/imports/12/runs",
-        query=[("limit", "2"), ("page_num", "1"), ("order", "id"), ("order_dir", "desc")],
-        body=None,
         response=[
             {
                 "id": 6,
@@ -900,10 +820,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_post_cancel",
         arguments={"id": 12},
-        method="POST",
-        path="/imports/12/cancel",
-        query=[],
-        body={},
         response={"id": 6, "state": "running", "isCancelRequested": True},
         response_status=202,
         expected={"id": 6, "state": "running", "is_cancel_requested": True},
@@ -911,10 +827,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_runs_logs",
         arguments={"id": 12, "run_id": 5, "last_id": 4410, "limit": 2},
-        method="GET",
-        path="/imports/12/runs/5/logs",
-        query=[("last_id", "4410"), ("limit", "2")],
-        body=None,
         response=[
             {
                 "id": 4411,
@@ -958,26 +870,6 @@ CASES: list[ContractCase] = [
             "escaped": False,
             "hidden": True,
         },
-        method="POST",
-        path="/imports/files",
-        query=[],
-        body={
-            "schema": "staging",
-            "name": "gift_upload",
-            "remote_host_id": 55,
-            "credential_id": 66,
-            "max_errors": 5,
-            "existing_table_rows": "append",
-            "diststyle": "key",
-            "distkey": "gift_id",
-            "sortkey1": "gift_date",
-            "sortkey2": "gift_id",
-            "column_delimiter": "comma",
-            "first_row_is_header": True,
-            "multipart": True,
-            "escaped": False,
-            "hidden": True,
-        },
         response={
             "id": 701,
             "uploadUri": "https://civis-uploads.s3.amazonaws.com/",
@@ -1003,10 +895,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_post_files_runs",
         arguments={"id": 701},
-        method="POST",
-        path="/imports/files/701/runs",
-        query=[],
-        body={},
         response=run(id=9001, importId=701, state="queued", createdAt="2026-01-02T03:05:00.000Z"),
         response_status=202,
         expected={"id": 9001, "import_id": 701, "state": "queued", "started_at": None, "is_cancel_requested": False},
@@ -1014,10 +902,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_files_runs",
         arguments={"id": 701, "limit": 2, "page_num": 3, "order": "id", "order_dir": "asc"},
-        method="GET",
-        path="/imports/files/701/runs",
-        query=[("limit", "2"), ("page_num", "3"), ("order", "id"), ("order_dir", "asc")],
-        body=None,
         response=[
             run(
                 id=8995,
@@ -1051,10 +935,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get_files_runs",
         arguments={"id": 701, "run_id": 9001},
-        method="GET",
-        path="/imports/files/701/runs/9001",
-        query=[],
-        body=None,
         response=run(
             id=9001,
             importId=701,
@@ -1069,10 +949,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_delete_files_runs",
         arguments={"id": 701, "run_id": 9001},
-        method="DELETE",
-        path="/imports/files/701/runs/9001",
-        query=[],
-        body=None,
         response=None,
         response_status=202,
         expected={"status_code": 202, "message": "Done: cancel a file import run."},
@@ -1080,10 +956,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_files_runs_logs",
         arguments={"id": 701, "run_id": 9001, "last_id": 120, "limit": 50},
-        method="GET",
-        path="/imports/files/701/runs/9001/logs",
-        query=[("last_id", "120"), ("limit", "50")],
-        body=None,
         response=[
             {"id": 121, "createdAt": "2026-01-02T03:05:04.000Z", "message": "Detected 14 columns", "level": "debug"},
             {
@@ -1105,10 +977,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get_files_runs_inputs",
         arguments={"id": 701, "run_id": 9001},
-        method="GET",
-        path="/imports/files/701/runs/9001/inputs",
-        query=[],
-        body=None,
         response={
             "name": "gift_upload",
             "source": {"remoteHostId": None, "credentialId": None, "additionalCredentials": [], "name": None},
@@ -1179,46 +1047,6 @@ CASES: list[ContractCase] = [
             },
             "hidden": False,
         },
-        method="POST",
-        path="/imports/files/csv",
-        query=[],
-        body={
-            "name": "Gifts from S3",
-            "source": {
-                "storage_path": {
-                    "storage_host_id": 21,
-                    "credential_id": 22,
-                    "file_paths": ["exports/2026/gifts_01.csv.gz", "exports/2026/gifts_02.csv.gz"],
-                }
-            },
-            "destination": {
-                "schema": "staging",
-                "table": "gifts",
-                "remote_host_id": 55,
-                "credential_id": 66,
-                "primary_keys": ["gift_id"],
-                "last_modified_keys": ["updated_at"],
-            },
-            "first_row_is_header": True,
-            "column_delimiter": "pipe",
-            "escaped": True,
-            "compression": "gzip",
-            "existing_table_rows": "upsert",
-            "max_errors": 0,
-            "table_columns": [
-                {"name": "gift_id", "sql_type": "BIGINT"},
-                {"name": "amount", "sql_type": "NUMERIC(12,2)"},
-                {"name": "updated_at", "sql_type": "TIMESTAMP"},
-            ],
-            "loosen_types": False,
-            "execution": "immediate",
-            "redshift_destination_options": {
-                "diststyle": "key",
-                "distkey": "gift_id",
-                "sortkeys": ["updated_at", "gift_id"],
-            },
-            "hidden": False,
-        },
         response=csv_import(),
         response_status=201,
         expected={
@@ -1237,10 +1065,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get_files_csv",
         arguments={"id": 88},
-        method="GET",
-        path="/imports/files/csv/88",
-        query=[],
-        body=None,
         response=csv_import(),
         response_status=200,
         expected={
@@ -1255,18 +1079,6 @@ CASES: list[ContractCase] = [
         tool="imports_put_files_csv",
         arguments={
             "id": 88,
-            "source": {"file_ids": [5001, 5002]},
-            "destination": {"schema": "staging", "table": "gifts", "remote_host_id": 55, "credential_id": 66},
-            "first_row_is_header": False,
-            "column_delimiter": "tab",
-            "compression": "none",
-            "existing_table_rows": "truncate",
-            "table_columns": [{"name": "gift_id", "sql_type": "BIGINT"}, {"name": "note"}],
-        },
-        method="PUT",
-        path="/imports/files/csv/88",
-        query=[],
-        body={
             "source": {"file_ids": [5001, 5002]},
             "destination": {"schema": "staging", "table": "gifts", "remote_host_id": 55, "credential_id": 66},
             "first_row_is_header": False,
@@ -1318,16 +1130,6 @@ CASES: list[ContractCase] = [
             "loosen_types": True,
             "redshift_destination_options": {"diststyle": "even"},
         },
-        method="PATCH",
-        path="/imports/files/csv/88",
-        query=[],
-        body={
-            "destination": {"table": "gifts_2026"},
-            "existing_table_rows": "append",
-            "max_errors": 25,
-            "loosen_types": True,
-            "redshift_destination_options": {"diststyle": "even"},
-        },
         response=csv_import(
             destination={**CSV_DESTINATION, "table": "gifts_2026"},
             existingTableRows="append",
@@ -1348,10 +1150,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_put_files_csv_archive",
         arguments={"id": 88, "status": False},
-        method="PUT",
-        path="/imports/files/csv/88/archive",
-        query=[],
-        body={"status": False},
         response=csv_import(),
         response_status=200,
         expected={"id": 88, "hidden": False, "source.storage_path.credential_id": 22},
@@ -1359,10 +1157,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_post_files_csv_runs",
         arguments={"id": 88},
-        method="POST",
-        path="/imports/files/csv/88/runs",
-        query=[],
-        body={},
         response=run(id=9100, csvImportId=88, state="queued", createdAt="2026-01-02T04:00:00.000Z"),
         response_status=202,
         expected={"id": 9100, "csv_import_id": 88, "state": "queued", "finished_at": None},
@@ -1370,10 +1164,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_files_csv_runs",
         arguments={"id": 88, "limit": 3, "page_num": 1},
-        method="GET",
-        path="/imports/files/csv/88/runs",
-        query=[("limit", "3"), ("page_num", "1")],
-        body=None,
         response=[
             run(id=9100, csvImportId=88, state="running", createdAt="2026-01-02T04:00:00.000Z"),
             run(
@@ -1399,10 +1189,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get_files_csv_runs",
         arguments={"id": 88, "run_id": 9050},
-        method="GET",
-        path="/imports/files/csv/88/runs/9050",
-        query=[],
-        body=None,
         response=run(
             id=9050,
             csvImportId=88,
@@ -1418,10 +1204,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_delete_files_csv_runs",
         arguments={"id": 88, "run_id": 9100},
-        method="DELETE",
-        path="/imports/files/csv/88/runs/9100",
-        query=[],
-        body=None,
         response=None,
         response_status=202,
         expected={"status_code": 202, "message": "Done: cancel a CSV import run."},
@@ -1429,10 +1211,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_files_csv_runs_logs",
         arguments={"id": 88, "run_id": 9050, "last_id": 3, "limit": 2},
-        method="GET",
-        path="/imports/files/csv/88/runs/9050/logs",
-        query=[("last_id", "3"), ("limit", "2")],
-        body=None,
         response=[
             {
                 "id": 4,
@@ -1448,10 +1226,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get_files_csv_runs_inputs",
         arguments={"id": 88, "run_id": 9050},
-        method="GET",
-        path="/imports/files/csv/88/runs/9050/inputs",
-        query=[],
-        body=None,
         response={
             "name": "Gifts from S3",
             "source": CSV_STORAGE_SOURCE,
@@ -1480,10 +1254,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_batches",
         arguments={"hidden": True, "limit": 2, "page_num": 1, "order": "created_at", "order_dir": "desc"},
-        method="GET",
-        path="/imports/batches",
-        query=[("hidden", "True"), ("limit", "2"), ("page_num", "1"), ("order", "created_at"), ("order_dir", "desc")],
-        body=None,
         response=[
             {
                 "id": 311,
@@ -1530,20 +1300,6 @@ CASES: list[ContractCase] = [
             "compression": "zip",
             "hidden": False,
         },
-        method="POST",
-        path="/imports/batches",
-        query=[],
-        body={
-            "file_ids": [5001, 5002, 5003],
-            "schema": "staging",
-            "table": "gifts",
-            "remote_host_id": 55,
-            "credential_id": 66,
-            "column_delimiter": "comma",
-            "first_row_is_header": True,
-            "compression": "zip",
-            "hidden": False,
-        },
         response={
             "id": 312,
             "schema": "staging",
@@ -1561,10 +1317,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_get_batches",
         arguments={"id": 310},
-        method="GET",
-        path="/imports/batches/310",
-        query=[],
-        body=None,
         response={
             "id": 310,
             "schema": "staging",
@@ -1583,10 +1335,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_shares",
         arguments={"id": 12},
-        method="GET",
-        path="/imports/12/shares",
-        query=[],
-        body=None,
         # Civis usually answers with a single ShareIndex; two exercise the per-item handling.
         response=[
             SHARES,
@@ -1618,15 +1366,6 @@ CASES: list[ContractCase] = [
             "share_email_body": "Sharing the nightly donor sync with you.",
             "send_shared_email": True,
         },
-        method="PUT",
-        path="/imports/12/shares/users",
-        query=[],
-        body={
-            "user_ids": [9, 10],
-            "permission_level": "write",
-            "share_email_body": "Sharing the nightly donor sync with you.",
-            "send_shared_email": True,
-        },
         response={
             "readers": {"users": [], "groups": [{"id": 4, "name": "Analysts"}]},
             "writers": {
@@ -1648,10 +1387,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_delete_shares_users",
         arguments={"id": 12, "user_id": 9},
-        method="DELETE",
-        path="/imports/12/shares/users/9",
-        query=[],
-        body=None,
         response=None,
         response_status=204,
         expected={"status_code": 204, "message": "Done: revoke a user's access to an import."},
@@ -1659,10 +1394,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_put_shares_groups",
         arguments={"id": 12, "group_ids": [4, 5], "permission_level": "read", "send_shared_email": False},
-        method="PUT",
-        path="/imports/12/shares/groups",
-        query=[],
-        body={"group_ids": [4, 5], "permission_level": "read", "send_shared_email": False},
         response={
             "readers": {"users": [], "groups": [{"id": 4, "name": "Analysts"}, {"id": 5, "name": "Field Team"}]},
             "writers": {"users": [], "groups": []},
@@ -1680,10 +1411,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_delete_shares_groups",
         arguments={"id": 12, "group_id": 5},
-        method="DELETE",
-        path="/imports/12/shares/groups/5",
-        query=[],
-        body=None,
         response=None,
         response_status=204,
         expected={"status_code": 204, "message": "Done: revoke a group's access to an import."},
@@ -1691,10 +1418,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_dependencies",
         arguments={"id": 12, "user_id": 9},
-        method="GET",
-        path="/imports/12/dependencies",
-        query=[("user_id", "9")],
-        body=None,
         response=[
             {
                 "objectType": "Credential",
@@ -1734,15 +1457,6 @@ CASES: list[ContractCase] = [
             "email_body": "You own the nightly donor sync now.",
             "send_email": False,
         },
-        method="PUT",
-        path="/imports/12/transfer",
-        query=[],
-        body={
-            "user_id": 9,
-            "include_dependencies": True,
-            "email_body": "You own the nightly donor sync now.",
-            "send_email": False,
-        },
         response={
             "dependencies": [
                 {
@@ -1772,10 +1486,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_list_projects",
         arguments={"id": 12, "hidden": False},
-        method="GET",
-        path="/imports/12/projects",
-        query=[("hidden", "False")],
-        body=None,
         response=[
             {
                 "id": 3,
@@ -1813,10 +1523,12 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_put_projects",
         arguments={"id": 12, "project_id": 3},
-        method="PUT",
-        path="/imports/12/projects/3",
-        query=[],
-        body={},
+        literal=Wire(
+            method="PUT",
+            path="/imports/12/projects/3",
+            query=[],
+            body={},
+        ),
         response=None,
         response_status=204,
         expected={"status_code": 204, "message": "Done: add an import to a project."},
@@ -1824,10 +1536,6 @@ CASES: list[ContractCase] = [
     ContractCase(
         tool="imports_delete_projects",
         arguments={"id": 12, "project_id": 3},
-        method="DELETE",
-        path="/imports/12/projects/3",
-        query=[],
-        body=None,
         response=None,
         response_status=204,
         expected={"status_code": 204, "message": "Done: remove an import from a project."},

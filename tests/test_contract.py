@@ -1,11 +1,12 @@
-"""The wire contract of every tool, checked against hand-written literals (``tests/contract_cases.py``).
+"""The wire contract of every tool, checked against the cases of ``tests/contract_cases.py``.
 
 For each of the 46 operations, one representative call runs in process through the MCP SDK's ``Client`` against
 ``build_server``, with respx standing in for the Civis API (``https://civis.test/``, a host that does not exist; respx
 refuses anything not mocked). It proves that the call:
 
 * sends exactly one request for the operation, with exactly the method, path, query pairs (as a multiset) and JSON
-  body spelled out in the case, and ``{}`` for GET and DELETE (as civis-python sends them);
+  body that civis-python sends for the same arguments (derived from them by civis-python's rules, not by
+  civis-mcp's code; three cases also spell the request out by hand), and ``{}`` for GET and DELETE;
 * sends nothing else, except, for destructive tools, the GET reads of their preview (answered from ``LIVE_STATE``);
   the write is the last request. Destructive tools are allowed without confirmation here (the operator setting), so
   that the call goes straight from its preview to the write; the confirmation flow has tests of its own;
@@ -150,6 +151,15 @@ def test_cases_follow_the_spec() -> None:
         assert (case.body is None) == (case.method in ("GET", "DELETE")), case.tool
         assert bool(case.response_headers) == ("page_num" in case.arguments), case.tool
         assert (case.response is None) == (op.response is None), case.tool
+
+
+def test_the_derived_requests_agree_with_the_hand_written_ones() -> None:
+    """The derivation of the requests is checked against requests written out by hand, so that a mistake in it
+    cannot make a wrong request look expected (``test_civis_parity`` checks it against civis-python for all 46)."""
+    spelled_out = [case for case in CASES if case.literal is not None]
+    assert {case.method for case in spelled_out} >= {"GET", "PUT"} and len(spelled_out) >= 3
+    for case in spelled_out:
+        assert case.wire == case.literal, case.tool
 
 
 @by_case

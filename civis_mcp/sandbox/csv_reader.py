@@ -13,14 +13,43 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from civis_mcp.sandbox.csv_settings import DELIMITER_SHOWN, DELIMITERS, CsvSettings
+from civis_mcp.csv_dialect import DELIMITERS, sniff_delimiter
+from civis_mcp.sandbox.csv_settings import CsvSettings
 from civis_mcp.sandbox.csv_types import RunFailed
 
-__all__ = ["GZIP_MAGIC", "CsvReader", "Record", "SourceFile", "check_unique", "same_name"]
+__all__ = ["GZIP_MAGIC", "CsvReader", "Record", "SourceFile", "check_unique", "same_name", "sniff_file"]
 
 GZIP_MAGIC = b"\x1f\x8b"
-_SNIFF_LINES = 5
-_SNIFF_CHARS = 65536
+_SNIFF_CHARS = 65536  # the head handed to the sniffer: its first lines, unless the lines are very long
+
+
+def sniff_file(content: bytes) -> str | None:
+    """The name of the delimiter (``comma``, ``tab``, ``pipe``) the first lines of a file appear to use, gzip-compressed
+    or not; None when none fits (one column) or the head cannot be read."""
+    try:
+        # errors="replace": a stray byte says nothing about the delimiter; the load itself reports bad UTF-8.
+        with _text(content, gzipped=content[:2] == GZIP_MAGIC, errors="replace") as text:
+            sample = text.read(_SNIFF_CHARS)
+    except (OSError, EOFError, zlib.error):
+        return None
+    lines = sample.splitlines()
+    if len(sample) == _SNIFF_CHARS and len(lines) > 1:
+        lines = lines[:-1]  # the head may end in the middle of a line
+    return sniff_delimiter(lines)
+
+
+def _text(content: bytes, *, gzipped: bool, errors: str = "strict") -> io.TextIOWrapper[Any]:
+    # Streams: the bytes are decompressed and decoded as the reader pulls lines, never all at once.
+    raw = io.BytesIO(content)
+    if gzipped:
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw, mode="rb"), encoding="utf-8-sig", errors=errors, newline="")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors=errors, newline="")
+
+
+def _shown(name: str) -> str:
+    """How a delimiter is named in a hint: ',' and '|' quoted, a tab by its name."""
+    char = DELIMITERS[name]
+    return name if char.isspace() else repr(char)
 
 
 def same_name(left: str, right: str) -> bool:
@@ -71,11 +100,7 @@ class CsvReader:
                 )
 
     def text(self, source: SourceFile) -> io.TextIOWrapper[Any]:
-        # Streams: the bytes are decompressed and decoded as the csv reader pulls lines, never all at once.
-        raw = io.BytesIO(source.content)
-        if self.settings.compression == "gzip":
-            return io.TextIOWrapper(gzip.GzipFile(fileobj=raw, mode="rb"), encoding="utf-8-sig", newline="")
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return _text(source.content, gzipped=self.settings.compression == "gzip")
 
     def records(self, source: SourceFile) -> Iterator[Record]:
         """Each non-blank record of one file, with the line it starts on; unparseable rows carry the reason."""
@@ -115,32 +140,19 @@ class CsvReader:
             return ' If quotes in the file are doubled ("") rather than backslash-escaped, set escaped=false.'
         return " If quotes in the file are escaped with a backslash, set escaped=true."
 
-    def sniff(self, source: SourceFile) -> str | None:
-        """The delimiter the first lines of a file appear to use: one that splits them all into the same 2+ fields."""
-        try:
-            with self.text(source) as text:
-                sample = text.read(_SNIFF_CHARS)
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError):
-            return None
-        lines = [line for line in sample.splitlines() if line.strip()][:_SNIFF_LINES]
-        if len(lines) > 1 and len(sample) == _SNIFF_CHARS:
-            lines = lines[:-1]  # the last line may be cut off by the sample
-        best: tuple[int, str] | None = None
-        for char in ("\t", "|", ","):
-            widths = {len(next(csv.reader([line], delimiter=char))) for line in lines}
-            if len(widths) == 1 and (width := widths.pop()) > 1 and (best is None or width > best[0]):
-                best = (width, char)
-        return None if best is None else best[1]
+    def other_delimiter(self, source: SourceFile) -> str | None:
+        """The delimiter the file appears to use when it is not the one set; None when it is, or when none fits."""
+        sniffed = sniff_file(source.content)
+        return None if sniffed == self.settings.delimiter_name else sniffed
 
     def delimiter_hint(self, source: SourceFile) -> str:
-        sniffed = self.sniff(source)
-        if sniffed is None or sniffed == self.settings.delimiter:
+        return self._hint(self.other_delimiter(source))
+
+    def _hint(self, name: str | None) -> str:
+        if name is None:
             return ""
-        name = next(key for key, value in DELIMITERS.items() if value == sniffed)
         where = "the header" if self.settings.first_row_is_header else "the first row"
-        return (
-            f' The file looks {name}-delimited ({DELIMITER_SHOWN[sniffed]} in {where}); set column_delimiter="{name}".'
-        )
+        return f' The file looks {name}-delimited ({_shown(name)} in {where}); set column_delimiter="{name}".'
 
     def read_layout(self, files: Sequence[SourceFile]) -> tuple[list[str] | None, int]:
         """The header (if the first row is one) and the number of fields per row, checked across files."""
@@ -166,15 +178,15 @@ class CsvReader:
         first_file = files[0]
         declared = s.table_columns
         if declared is not None and len(declared) != width:
+            other = self.other_delimiter(first_file)
             raise RunFailed(
                 f"Column count mismatch: the file has {width} column(s) per row but table_columns lists "
-                f"{len(declared)}.{self.delimiter_hint(first_file)}"
-                + ("" if self.sniff_differs(first_file) else " Make table_columns list every column, in file order.")
+                f"{len(declared)}.{self._hint(other)}"
+                + (" Make table_columns list every column, in file order." if other is None else "")
             )
-        if declared is None and width == 1 and self.sniff_differs(first_file):
+        if declared is None and width == 1 and (other := self.other_delimiter(first_file)) is not None:
             raise RunFailed(
-                f"The file has 1 column per row with column_delimiter={s.delimiter_name}."
-                f"{self.delimiter_hint(first_file)}"
+                f"The file has 1 column per row with column_delimiter={s.delimiter_name}.{self._hint(other)}"
             )
         if declared is None and header is not None:
             check_unique([name for name in header if name])
@@ -192,7 +204,3 @@ class CsvReader:
                     "row is data rather than a header, set first_row_is_header=false."
                 )
         return header, width
-
-    def sniff_differs(self, source: SourceFile) -> bool:
-        sniffed = self.sniff(source)
-        return sniffed is not None and sniffed != self.settings.delimiter

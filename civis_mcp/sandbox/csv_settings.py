@@ -5,16 +5,15 @@ run with a message naming the setting to fix.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from civis_mcp.csv_dialect import DELIMITERS
 from civis_mcp.sandbox.csv_types import SUPPORTED_TYPES, RunFailed, SqlType, parse_sql_type
 
-__all__ = ["COMPRESSIONS", "DELIMITERS", "DELIMITER_SHOWN", "MODES", "CsvSettings", "DeclaredColumn", "read_settings"]
+__all__ = ["COMPRESSIONS", "MODES", "CsvSettings", "DeclaredColumn", "read_settings"]
 
-DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "pipe": "|"}
-DELIMITER_SHOWN: dict[str, str] = {",": "','", "\t": "tab", "|": "'|'"}
 COMPRESSIONS = ("gzip", "none")
 MODES = ("fail", "truncate", "append", "drop", "upsert")
 
@@ -44,6 +43,12 @@ class CsvSettings:
     defaulted: frozenset[str]  # settings left unset, so the log can say "(default)"
 
 
+def _either(choices: Iterable[str]) -> str:
+    """'"a", "b" or "c"': the values a setting accepts, as an error message names them."""
+    *rest, last = (f'"{choice}"' for choice in choices)
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
 def _setting(settings: Mapping[str, Any], key: str, default: Any, defaulted: set[str]) -> Any:
     value = settings.get(key)
     if value is None:
@@ -68,15 +73,13 @@ def read_settings(settings: Mapping[str, Any]) -> CsvSettings:
 
     delimiter_name = _setting(settings, "column_delimiter", "comma", defaulted)
     if delimiter_name not in DELIMITERS:
-        raise RunFailed(f'column_delimiter {delimiter_name!r} is not supported; use "comma", "tab" or "pipe".')
+        raise RunFailed(f"column_delimiter {delimiter_name!r} is not supported; use {_either(DELIMITERS)}.")
     compression = _setting(settings, "compression", "none", defaulted)
     if compression not in COMPRESSIONS:
-        raise RunFailed(f'compression {compression!r} is not supported; use "gzip" or "none".')
+        raise RunFailed(f"compression {compression!r} is not supported; use {_either(COMPRESSIONS)}.")
     mode = _setting(settings, "existing_table_rows", "fail", defaulted)
     if mode not in MODES:
-        raise RunFailed(
-            f'existing_table_rows {mode!r} is not supported; use "fail", "truncate", "append", "drop" or "upsert".'
-        )
+        raise RunFailed(f"existing_table_rows {mode!r} is not supported; use {_either(MODES)}.")
     max_errors = _setting(settings, "max_errors", 0, defaulted)
     if isinstance(max_errors, bool) or not isinstance(max_errors, int) or max_errors < 0:
         raise RunFailed(f"max_errors must be a whole number of rows, 0 or more (got {max_errors!r}).")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from civis_mcp.sandbox.csv_engine import CsvJob, CsvOutcome, execute_csv_import
+from civis_mcp.sandbox.csv_reader import GZIP_MAGIC, sniff_file
 from civis_mcp.sandbox.databases import Hosts
 from civis_mcp.sandbox.dbsync import copy_table
 from civis_mcp.sandbox.sheets import export_to_sheet, import_sheet
@@ -21,8 +22,6 @@ from civis_mcp.sandbox.store import Job, Run, Store, SyncRecord
 from civis_mcp.sandbox.syncs import Endpoint, LogFn, SyncCancelled, SyncContext, SyncFailed, connect, describe
 
 __all__ = ["ImportJobOutcome", "perform_import_job"]
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class ImportJobOutcome:
@@ -116,12 +115,6 @@ def _engine_rows(result: CsvOutcome) -> int:
     return result.rows_loaded
 
 
-def _sniff_delimiter(content: bytes) -> str:
-    first = content.split(b"\n", 1)[0]
-    counts = {name: first.count(char) for name, char in (("comma", b","), ("tab", b"\t"), ("pipe", b"|"))}
-    return max(counts, key=lambda name: counts[name])
-
-
 def _auto_import(ctx: SyncContext, files: dict[int, bytes]) -> CsvOutcome:
     src = ctx.sync.doc.get("source") or {}
     table = (ctx.sync.doc.get("destination") or {}).get("database_table") or {}
@@ -134,9 +127,9 @@ def _auto_import(ctx: SyncContext, files: dict[int, bytes]) -> CsvOutcome:
         "source": {"file_ids": [file_id]},
         "destination": {"schema": table.get("schema"), "table": table.get("table")},
         "first_row_is_header": options.get("first_row_is_header", True) is not False,
-        "column_delimiter": options.get("column_delimiter") or _sniff_delimiter(content),
+        "column_delimiter": options.get("column_delimiter") or sniff_file(content) or "comma",
         "escaped": bool(options.get("escaped")),
-        "compression": "gzip" if content[:2] == _GZIP_MAGIC else "none",
+        "compression": "gzip" if content[:2] == GZIP_MAGIC else "none",
         "existing_table_rows": options.get("existing_table_rows") or "fail",
         "max_errors": options.get("max_errors") or 0,
     }
