@@ -8,10 +8,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
 from mcp import Client, types
 
 from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_PROJECT_ID
@@ -23,7 +23,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
+@contextmanager
 def http_server() -> Iterator[str]:
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CIVIS_")}
@@ -60,37 +60,38 @@ def http_server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
-async def test_a_destructive_call_is_confirmed_over_http(http_server: str, mode: str) -> None:
+def project_ids(result: types.CallToolResult) -> list[int]:
+    assert result.structured_content is not None, result.content
+    return [project["id"] for project in result.structured_content["items"]]
+
+
+async def test_destructive_calls_are_refused_without_a_human_and_confirmed_once_in_both_modes() -> None:
+    """One server over HTTP: a client that cannot ask is refused; a removal confirmed with a mid-call question
+    (``legacy``) and the re-adding confirmed by an ``InputRequiredResult`` round (``2026-07-28``) each act once."""
     questions: list[str] = []
 
     async def confirm(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         questions.append(params.message)
         return types.ElicitResult(action="accept", content={"confirm": True})
 
-    async with Client(http_server, mode=mode, elicitation_callback=confirm) as client:
-        before = await client.call_tool("imports_list_projects", {"id": DEMO_DBSYNC_IMPORT_ID})
-        assert before.structured_content is not None
-        assert DEMO_PROJECT_ID in [project["id"] for project in before.structured_content["items"]]
-        removed = await client.call_tool(
-            "imports_delete_projects", {"id": DEMO_DBSYNC_IMPORT_ID, "project_id": DEMO_PROJECT_ID}
-        )
-        after = await client.call_tool("imports_list_projects", {"id": DEMO_DBSYNC_IMPORT_ID})
+    where = {"id": DEMO_DBSYNC_IMPORT_ID, "project_id": DEMO_PROJECT_ID}
+    listed = {"id": DEMO_DBSYNC_IMPORT_ID}
+    with http_server() as url:
+        async with Client(url) as cannot_ask:
+            refused = await cannot_ask.call_tool("imports_delete_projects", where)
+            still = await cannot_ask.call_tool("imports_list_projects", listed)
+        async with Client(url, mode="legacy", elicitation_callback=confirm) as legacy:
+            removed = await legacy.call_tool("imports_delete_projects", where)
+            gone = await legacy.call_tool("imports_list_projects", listed)
+        async with Client(url, mode="2026-07-28", elicitation_callback=confirm) as current:
+            added = await current.call_tool("imports_put_projects", where)
+            back = await current.call_tool("imports_list_projects", listed)
 
-    assert not removed.is_error
-    assert len(questions) == 1
-    expected = f"civis-mcp asks you to confirm: remove import #{DEMO_DBSYNC_IMPORT_ID} from project #{DEMO_PROJECT_ID}."
-    assert questions[0].startswith(expected)
-    assert after.structured_content is not None
-    assert DEMO_PROJECT_ID not in [project["id"] for project in after.structured_content["items"]]
-
-
-async def test_a_client_without_elicitation_is_refused_over_http(http_server: str) -> None:
-    async with Client(http_server) as client:
-        refused = await client.call_tool(
-            "imports_delete_projects", {"id": DEMO_DBSYNC_IMPORT_ID, "project_id": DEMO_PROJECT_ID}
-        )
-        after = await client.call_tool("imports_list_projects", {"id": DEMO_DBSYNC_IMPORT_ID})
     assert refused.is_error and "Nothing was changed" in refused.content[0].text
-    assert after.structured_content is not None
-    assert DEMO_PROJECT_ID in [project["id"] for project in after.structured_content["items"]]
+    assert DEMO_PROJECT_ID in project_ids(still)
+    assert not removed.is_error and DEMO_PROJECT_ID not in project_ids(gone)
+    assert not added.is_error and DEMO_PROJECT_ID in project_ids(back)
+    assert len(questions) == 2
+    expected = f"remove import #{DEMO_DBSYNC_IMPORT_ID} from project #{DEMO_PROJECT_ID}."
+    assert questions[0].startswith(f"civis-mcp asks you to confirm: {expected}")
+    assert f"add import #{DEMO_DBSYNC_IMPORT_ID} to project #{DEMO_PROJECT_ID}" in questions[1]
