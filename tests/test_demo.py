@@ -7,11 +7,9 @@ import subprocess
 import sys
 from typing import Any
 
-from mcp import Client, StdioServerParameters
-
 from civis_mcp.cli import main
 from civis_mcp.demo import clip
-from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_FAILED_CSV_IMPORT_ID, DEMO_FAILURES
+from civis_mcp.sandbox.demo import DEMO_FAILED_CSV_IMPORT_ID, DEMO_FAILURES
 
 
 def _environment_without_civis() -> dict[str, str]:
@@ -76,36 +74,3 @@ def test_demo_list_shows_one_failed_import_per_kind_and_class(capsys: Any) -> No
 
 def _text(result: Any) -> str:
     return "".join(getattr(block, "text", "") for block in result.content)
-
-
-async def test_serve_sandbox_needs_no_key_and_serves_the_demo_data() -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "civis_mcp", "serve", "--sandbox"], env={"CIVIS_API_KEY": ""}
-    )
-    async with Client(params) as client:
-        listed = await client.list_tools()
-        job = await client.call_tool("imports_get", {"id": DEMO_DBSYNC_IMPORT_ID})
-        runs = await client.call_tool("imports_list_files_csv_runs", {"id": DEMO_FAILED_CSV_IMPORT_ID})
-    assert len(listed.tools) >= 46
-    assert not job.is_error, _text(job)
-    assert job.structured_content is not None and job.structured_content["id"] == DEMO_DBSYNC_IMPORT_ID
-    assert runs.structured_content is not None
-    assert any(run["state"] == "failed" for run in runs.structured_content["items"])
-
-
-async def test_serve_sandbox_with_a_db_file_keeps_state_across_restarts(tmp_path: Any) -> None:
-    db = tmp_path / "sandbox.sqlite"
-
-    def server() -> StdioServerParameters:
-        return StdioServerParameters(
-            command=sys.executable,
-            args=["-m", "civis_mcp", "serve", "--sandbox", "--sandbox-db", str(db)],
-            env={"CIVIS_API_KEY": ""},
-        )
-
-    async with Client(server()) as client:
-        renamed = await client.call_tool("imports_patch_files_csv", {"id": DEMO_FAILED_CSV_IMPORT_ID, "name": "kept"})
-        assert not renamed.is_error, _text(renamed)
-    async with Client(server()) as client:
-        again = await client.call_tool("imports_get_files_csv", {"id": DEMO_FAILED_CSV_IMPORT_ID})
-    assert again.structured_content is not None and again.structured_content["name"] == "kept"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -25,7 +26,13 @@ from civis_mcp.catalog import selected_entries
 from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
 from civis_mcp.config import Settings
 from civis_mcp.sandbox import in_process_sandbox
-from civis_mcp.sandbox.demo import DEMO_CSV_IMPORT_ID, DEMO_PRIVATE_IMPORT_ID, DEMO_READ_ONLY_IMPORT_ID
+from civis_mcp.sandbox.demo import (
+    DEMO_CSV_IMPORT_ID,
+    DEMO_DBSYNC_IMPORT_ID,
+    DEMO_FAILED_CSV_IMPORT_ID,
+    DEMO_PRIVATE_IMPORT_ID,
+    DEMO_READ_ONLY_IMPORT_ID,
+)
 from civis_mcp.server import build_server
 
 
@@ -68,22 +75,53 @@ def test_timeouts_are_still_reported_in_seconds() -> None:
 # --- the stdio server's log, as the client shows it -----------------------------------------------------------------
 
 
-async def _session_log(*args: str, tool: str = "imports_get_files_csv", env: dict[str, str] | None = None) -> str:
-    """Start ``civis-mcp ARGS`` as a stdio client would, call one read tool, and return what the server logged."""
+async def _session_log(
+    *args: str,
+    tool: str = "imports_get_files_csv",
+    arguments: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Start ``civis-mcp ARGS`` as a stdio client would, call one tool on the demo CSV import, and return what the
+    server logged."""
+    return (await _session(*args, tool=tool, arguments=arguments, env=env))[1]
+
+
+async def _session_json(*args: str) -> dict[str, Any]:
+    """Start ``civis-mcp ARGS`` as a stdio client would and read the demo CSV import."""
+    return (await _session(*args, tool="imports_get_files_csv"))[0]
+
+
+async def _session(
+    *args: str, tool: str, arguments: dict[str, Any] | None = None, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
     with tempfile.TemporaryFile("w+") as log:
         params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", *args], env=env or {})
         async with Client(stdio_client(params, errlog=log)) as client:
-            result = await client.call_tool(tool, {"id": DEMO_CSV_IMPORT_ID})
+            result = await client.call_tool(tool, {"id": DEMO_CSV_IMPORT_ID, **(arguments or {})})
             assert not result.is_error, result.content
         log.seek(0)
-        return log.read()
+        assert isinstance(result.structured_content, dict), result.content
+        return result.structured_content, log.read()
 
 
-async def test_the_sandbox_starts_without_a_key_warning_and_without_a_line_per_request() -> None:
-    log = await _session_log("serve", "--sandbox")
-    assert f"serving {len(selected_entries(Settings()))} tools for the sandbox" in log  # the log was really captured
-    assert "CIVIS_API_KEY" not in log
-    assert "HTTP Request" not in log and f"/imports/files/csv/{DEMO_CSV_IMPORT_ID}" not in log
+async def test_the_sandbox_needs_no_key_serves_the_demo_data_and_logs_no_line_per_request() -> None:
+    with tempfile.TemporaryFile("w+") as log:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "civis_mcp", "serve", "--sandbox"], env={"CIVIS_API_KEY": ""}
+        )
+        async with Client(stdio_client(params, errlog=log)) as client:
+            listed = await client.list_tools()
+            job = await client.call_tool("imports_get", {"id": DEMO_DBSYNC_IMPORT_ID})
+            runs = await client.call_tool("imports_list_files_csv_runs", {"id": DEMO_FAILED_CSV_IMPORT_ID})
+        log.seek(0)
+        said = log.read()
+    assert len(listed.tools) == len(selected_entries(Settings()))
+    assert job.structured_content is not None and job.structured_content["id"] == DEMO_DBSYNC_IMPORT_ID, job.content
+    assert runs.structured_content is not None
+    assert any(run["state"] == "failed" for run in runs.structured_content["items"])
+    assert f"serving {len(selected_entries(Settings()))} tools for the sandbox" in said  # the log was really captured
+    assert "CIVIS_API_KEY" not in said
+    assert "HTTP Request" not in said and f"/imports/{DEMO_DBSYNC_IMPORT_ID}" not in said
 
 
 async def test_debug_logs_one_line_per_upstream_request() -> None:
@@ -104,19 +142,25 @@ async def test_without_a_key_outside_the_sandbox_the_warning_stays() -> None:
 # --- --sandbox-db: its files are made, named and reset together ------------------------------------------------------
 
 
-async def test_deleting_the_sandbox_state_file_starts_over_with_a_fresh_warehouse(tmp_path: Path) -> None:
+async def test_the_sandbox_state_file_keeps_changes_across_restarts_and_deleting_it_starts_over(
+    tmp_path: Path,
+) -> None:
     state = tmp_path / "state.sqlite"
     warehouse = tmp_path / "state-warehouse.sqlite"
-    first = await _session_log("serve", "--sandbox", "--sandbox-db", str(state))
+    first = await _session_log(
+        "serve", "--sandbox", "--sandbox-db", str(state), tool="imports_patch_files_csv", arguments={"name": "kept"}
+    )
     assert f"state in {state}, warehouse in {warehouse}" in first  # the log names both files
     assert state.exists() and warehouse.exists()
     with sqlite3.connect(warehouse) as db:  # something only the old state's runs could have loaded
         db.execute("CREATE TABLE scratch__leftover (x INTEGER)")
     db.close()
+    kept = await _session_json("serve", "--sandbox", "--sandbox-db", str(state))
+    assert kept["name"] == "kept"  # the rename survived the restart
 
     state.unlink()  # the obvious way to start over
-    again = await _session_log("serve", "--sandbox", "--sandbox-db", str(state))
-    assert "using the embedded sandbox" in again
+    again = await _session_json("serve", "--sandbox", "--sandbox-db", str(state))
+    assert again["name"] != "kept"
     with sqlite3.connect(warehouse) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
