@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -112,7 +112,9 @@ def run_doctor(
                 from civis_mcp.sandbox import SandboxConfig, running_sandbox
 
                 running = stack.enter_context(running_sandbox(SandboxConfig()))
-                checked = replace(settings, api_key=SecretStr(running.api_key), api_endpoint=running.url)
+                checked = settings.model_copy(
+                    update={"api_key": SecretStr(running.api_key), "api_endpoint": running.url}
+                )
             _check_key(doctor, checked, sandbox)
         offered = _check_tools(doctor, settings, expect)
         _check_handshake(doctor, command, len(offered))
