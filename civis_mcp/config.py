@@ -12,7 +12,7 @@ Only ``Settings.from_env`` reads variables, from the mapping it is given (the pr
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -109,7 +109,7 @@ class Internal:
     """Marks a setting the code sets for itself (from ``--http``, or for tests); no variable reads it."""
 
 
-def _text(parse: Any) -> BeforeValidator:
+def _text(parse: Callable[[str], Any]) -> BeforeValidator:
     """Read a variable's (or flag's) text with ``parse``; values of the right type pass as they are."""
     return BeforeValidator(lambda value: parse(value.strip()) if isinstance(value, str) else value)
 
@@ -118,8 +118,8 @@ def _seconds(raw: str) -> float:
     return float(raw)  # a ValueError becomes the setting's one-line error in ``_explain``
 
 
-def _whole(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+def _digits(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit():  # no sign, no point, no exponent, no underscore
         raise ValueError(raw)
     return int(raw)
 
@@ -160,9 +160,9 @@ def _paths(value: Any) -> Any:
 
 
 Seconds = Annotated[float, _text(_seconds), AllowInfNan(False), Kind("a number of seconds")]
-Count = Annotated[int, _text(_whole), Kind("a whole number")]
+Count = Annotated[int, _text(_digits), Kind("a whole number")]
 Characters = Annotated[int, _text(_characters), Kind("a whole number of characters")]
-Bytes = Annotated[int, _text(_whole), _Bytes("a whole number of bytes")]
+Bytes = Annotated[int, _text(_digits), _Bytes("a whole number of bytes")]
 Flag = Annotated[bool, _text(_flag), Kind("one of true/false, 1/0, yes/no, on/off")]
 Names = Annotated[frozenset[str] | None, BeforeValidator(_names), Kind("comma-separated names")]
 FileTypes = Annotated[

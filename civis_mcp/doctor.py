@@ -67,7 +67,8 @@ class Doctor:
     def report(self, status: Status, name: str, detail: str) -> None:
         check = Check(status, name, detail)
         self.checks.append(check)
-        self.out.write(f"  {status:<4}  {name:<9} {detail}\n")
+        lines = detail.splitlines() or [""]  # a detail of several lines (one per bad setting) stays in its column
+        self.out.write(f"  {status:<4}  {name:<9} " + f"\n{' ' * 18}".join(lines) + "\n")
         self.out.flush()
 
     @property

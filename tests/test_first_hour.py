@@ -82,13 +82,14 @@ def test_timeouts_are_still_reported_in_seconds() -> None:
             Settings.from_env({"CIVIS_MCP_CALL_DEADLINE": infinite})
     assert Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": " 30_000 "}).result_budget == 30_000
     assert Settings.from_env({"CIVIS_MCP_CALL_DEADLINE": "2.5"}).call_deadline == 2.5
+    assert Settings.from_env({"CIVIS_MCP_FILE_MAX_BYTES": "4294967296"}).file_max_bytes == 4 * 1024**3
 
 
 @pytest.mark.parametrize(
     ("variable", "raw"),
     [
         ("CIVIS_MCP_BREAKER_FAILURES", "1.0"),
-        ("CIVIS_MCP_BREAKER_FAILURES", "1234567890"),
+        ("CIVIS_MCP_BREAKER_FAILURES", "-1"),
         ("CIVIS_MCP_FILE_MAX_BYTES", "1_000"),
         ("CIVIS_MCP_FILE_MAX_BYTES", "+5"),
         ("CIVIS_MCP_READ_ONLY", "maybe"),
