@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -16,12 +16,12 @@ from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.api.redaction import RedactingFilter, Redactor
 from civis_mcp.audit import AuditLog
 from civis_mcp.catalog import TOOLSETS
-from civis_mcp.config import Settings, split_file_types, split_names
+from civis_mcp.config import Settings, settings_help, split_names
 
 if TYPE_CHECKING:
     from civis_mcp.hosted.settings import HostedSettings
 
-__all__ = ["main"]
+__all__ = ["main", "settings_flags"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,69 +130,76 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags that shape the settings, shared by ``serve`` and ``doctor`` (which checks what ``serve`` would do)."""
+    """The flags that shape the settings, shared by ``serve`` and ``doctor`` (which checks what ``serve`` would do).
+    Each overrides one ``Settings`` field of the same name, which reads and checks its text (numbers included, so a
+    flag takes what its variable takes); variables and defaults in the help come from there."""
     parser.add_argument(
         "--read-only",
         action="store_true",
         default=None,
-        help="offer only read tools (env CIVIS_MCP_READ_ONLY); wins over --toolsets and --tools",
+        help=settings_help("read_only", "offer only read tools; wins over --toolsets and --tools"),
     )
     parser.add_argument(
         "--profile",
         metavar="NAME",
-        help="tools to list: full (default; typed tools), read-only, or compact (workflow tools and a gateway that "
-        "reaches every operation); over HTTP a request may narrow it with /mcp/PROFILE (env CIVIS_MCP_PROFILE)",
+        help=settings_help(
+            "profile",
+            "tools to list: full (typed tools), read-only, or compact (workflow tools and a gateway that reaches "
+            "every operation); over HTTP a request may narrow it with /mcp/PROFILE",
+        ),
     )
     parser.add_argument(
         "--toolsets",
         metavar="NAMES",
-        help=f"comma-separated toolsets to offer: {', '.join(TOOLSETS)} (env CIVIS_MCP_TOOLSETS)",
+        help=settings_help("toolsets", f"comma-separated toolsets to offer: {', '.join(TOOLSETS)}"),
     )
-    parser.add_argument("--tools", metavar="NAMES", help="comma-separated tools to offer (env CIVIS_MCP_TOOLS)")
+    parser.add_argument("--tools", metavar="NAMES", help=settings_help("tools", "comma-separated tools to offer"))
     parser.add_argument(
         "--allow-unconfirmed",
         metavar="TOOL",
         action="append",
         default=[],
-        help="let this destructive tool run without a human's confirmation; repeat or comma-separate "
-        "(env CIVIS_MCP_ALLOW_UNCONFIRMED). For unattended agents only.",
+        help=settings_help(
+            "allow_unconfirmed",
+            "let this destructive tool run without a human's confirmation; repeat or comma-separate. For unattended "
+            "agents only",
+        ),
     )
     parser.add_argument(
         "--confirm-timeout",
-        type=float,
         metavar="SECONDS",
-        help="how long to wait for the human's answer (env CIVIS_MCP_CONFIRM_TIMEOUT; default 300)",
+        help=settings_help("confirm_timeout", "how long to wait for the human's answer"),
     )
     parser.add_argument(
         "--audit-log",
         type=Path,
         metavar="PATH",
-        help="append JSON lines (intent before, outcome after) for every write and guarded call, file mode 0600 "
-        "(env CIVIS_MCP_AUDIT_LOG)",
+        help=settings_help(
+            "audit_log",
+            "append JSON lines (intent before, outcome after) for every write and guarded call, file mode 0600",
+        ),
     )
     parser.add_argument(
         "--audit-required",
         action="store_true",
-        help="refuse a write whose audit intent line cannot be written (env CIVIS_MCP_AUDIT_REQUIRED; needs "
-        "--audit-log)",
+        help=settings_help(
+            "audit_required", "refuse a write whose audit intent line cannot be written (needs --audit-log)"
+        ),
     )
     parser.add_argument(
         "--call-deadline",
-        type=float,
         metavar="SECONDS",
-        help="most time one call to Civis may take, retries included (env CIVIS_MCP_CALL_DEADLINE; default 60)",
+        help=settings_help("call_deadline", "most time one call to Civis may take, retries included"),
     )
     parser.add_argument(
         "--breaker-failures",
-        type=int,
         metavar="N",
-        help="pause calls to Civis after N calls in a row fail (env CIVIS_MCP_BREAKER_FAILURES; default 5)",
+        help=settings_help("breaker_failures", "pause calls to Civis after N calls in a row fail"),
     )
     parser.add_argument(
         "--breaker-cooldown",
-        type=float,
         metavar="SECONDS",
-        help="how long calls stay paused, answered at once with an error (env CIVIS_MCP_BREAKER_COOLDOWN; default 30)",
+        help=settings_help("breaker_cooldown", "how long calls stay paused, answered at once with an error"),
     )
     parser.add_argument(
         "--allow-files",
@@ -200,50 +207,53 @@ def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         type=Path,
-        help="let imports_load_file read files under DIR, for clients that do not share their workspace as MCP roots; "
-        "repeat for several (env CIVIS_MCP_ALLOW_FILES, separated by ':'). Ignored with --http, where the tool is "
-        "not offered",
+        help=settings_help(
+            "allow_files",
+            "let imports_load_file read files under DIR, for clients that do not share their workspace as MCP "
+            f"roots; repeat for several (the variable separates them with {os.pathsep!r}). Ignored with --http, "
+            "where the tool is not offered",
+        ),
     )
     parser.add_argument(
         "--file-max-bytes",
-        type=int,
         metavar="BYTES",
-        help="largest file imports_load_file uploads (env CIVIS_MCP_FILE_MAX_BYTES; default 1 GiB)",
+        help=settings_help("file_max_bytes", "largest file imports_load_file uploads"),
     )
     parser.add_argument(
         "--file-types",
         metavar="ENDINGS",
-        help="comma-separated file name endings imports_load_file reads (env CIVIS_MCP_FILE_TYPES; default "
-        "csv,tsv,txt,psv and each with .gz)",
+        help=settings_help("file_types", "comma-separated file name endings imports_load_file reads"),
     )
+
+
+def settings_flags() -> frozenset[str]:
+    """The settings' flags (``--call-deadline``, ...): the README's table of settings names them."""
+    parser = argparse.ArgumentParser(add_help=False)
+    _add_settings_arguments(parser)
+    return frozenset(option for action in parser._actions for option in action.option_strings)
+
+
+_TEXT_FLAGS = (
+    *("profile", "toolsets", "tools", "confirm_timeout", "call_deadline", "breaker_failures", "breaker_cooldown"),
+    *("file_max_bytes", "file_types"),
+)
+"""Settings flags whose text is passed on as it was given (``Settings`` reads it)."""
 
 
 def _serve_flags(args: argparse.Namespace) -> list[str]:
     """The settings flags given on the command line, as ``serve`` arguments (for the configurations doctor prints)."""
     flags: list[str] = ["--read-only"] if args.read_only else []
-    for flag, value in (("--profile", args.profile), ("--toolsets", args.toolsets), ("--tools", args.tools)):
-        if value is not None:
-            flags += [flag, value]
+    for name in _TEXT_FLAGS:
+        if getattr(args, name) is not None:
+            flags += [f"--{name.replace('_', '-')}", getattr(args, name)]
     for tool in args.allow_unconfirmed:
         flags += ["--allow-unconfirmed", tool]
-    if args.confirm_timeout is not None:
-        flags += ["--confirm-timeout", f"{args.confirm_timeout:g}"]
     if args.audit_log is not None:
         flags += ["--audit-log", str(args.audit_log.resolve())]
     if args.audit_required:
         flags.append("--audit-required")
-    for flag, number in (
-        ("--call-deadline", args.call_deadline),
-        ("--breaker-failures", args.breaker_failures),
-        ("--breaker-cooldown", args.breaker_cooldown),
-        ("--file-max-bytes", args.file_max_bytes),
-    ):
-        if number is not None:
-            flags += [flag, f"{number:g}"]
     for directory in args.allow_files:
         flags += ["--allow-files", str(directory.expanduser().resolve())]
-    if args.file_types is not None:
-        flags += ["--file-types", args.file_types]
     return flags
 
 
@@ -272,45 +282,24 @@ def _configure_logging(level: str, settings: Settings, hosted: HostedSettings | 
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
-    """Environment first, then the flags given on the command line."""
-    settings = Settings.from_env()
-    overrides: dict[str, object] = {}
+    """Environment first, then the flags given on the command line; ``Settings`` checks both in one go."""
+    flags: dict[str, object] = {name: getattr(args, name) for name in _TEXT_FLAGS if getattr(args, name) is not None}
+    for name in ("toolsets", "tools"):  # a flag given empty offers none (where an empty variable means unset)
+        if name in flags:
+            flags[name] = split_names(getattr(args, name)) or frozenset()
     if args.read_only:
-        overrides["read_only"] = True
-    if args.profile is not None:
-        overrides["profile"] = args.profile.strip().lower()
-    if args.toolsets is not None:
-        overrides["toolsets"] = split_names(args.toolsets) or frozenset()
-    if args.tools is not None:
-        overrides["tools"] = split_names(args.tools) or frozenset()
+        flags["read_only"] = True
     if args.allow_unconfirmed:
-        overrides["allow_unconfirmed"] = split_names(",".join(args.allow_unconfirmed)) or frozenset()
-    if args.confirm_timeout is not None:
-        overrides["confirm_timeout"] = args.confirm_timeout
+        flags["allow_unconfirmed"] = ",".join(args.allow_unconfirmed)
     if args.audit_log is not None:
-        overrides["audit_log"] = args.audit_log
+        flags["audit_log"] = args.audit_log
     if args.audit_required:
-        overrides["audit_required"] = True
-    for name in ("call_deadline", "breaker_failures", "breaker_cooldown"):
-        value = getattr(args, name)
-        if value is not None:
-            if not value > 0 or value == float("inf"):
-                raise ValueError(f"--{name.replace('_', '-')} must be greater than 0, got {value}.")
-            overrides[name] = value
+        flags["audit_required"] = True
     if args.allow_files:
-        overrides["allow_files"] = tuple(path.expanduser() for path in args.allow_files)
-    if args.file_max_bytes is not None:
-        if args.file_max_bytes <= 0:
-            raise ValueError(f"--file-max-bytes must be greater than 0 (got {args.file_max_bytes}).")
-        overrides["file_max_bytes"] = args.file_max_bytes
-    if args.file_types is not None:
-        types = split_file_types(args.file_types)
-        if types is None:
-            raise ValueError("--file-types needs at least one file name ending, e.g. csv,csv.gz.")
-        overrides["file_types"] = types
+        flags["allow_files"] = args.allow_files
     if getattr(args, "http", None) is not None:  # doctor has no --http
-        overrides["transport"] = "http"
-    return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
+        flags["transport"] = "http"
+    return Settings.from_env(**flags)
 
 
 def serve_settings(argv: Sequence[str]) -> Settings:
@@ -335,7 +324,8 @@ def _serve(args: argparse.Namespace) -> int:
         settings = _checked_settings(args)
         hosted = _hosted_from(args) if args.http is not None else None
     except (ConfigurationError, ValueError) as exc:
-        print(f"civis-mcp: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per bad setting, each saying whose it is
+            print(f"civis-mcp: {line}", file=sys.stderr)
         return 2
     _configure_logging(args.log_level, settings, hosted)
     log = logging.getLogger("civis_mcp")
@@ -344,7 +334,7 @@ def _serve(args: argparse.Namespace) -> int:
             log.warning(
                 "CIVIS_API_KEY is set but not used: with --auth %s every call uses its caller's key.", hosted.auth
             )
-        settings = dataclasses.replace(settings, api_key=None)
+        settings = settings.model_copy(update={"api_key": None})
     elif settings.api_key is None and not args.sandbox:  # the sandbox brings its own key
         log.warning("CIVIS_API_KEY is not set: every tool call will answer with an error saying so until it is.")
     if settings.allow_unconfirmed:
@@ -405,7 +395,7 @@ def _serve(args: argparse.Namespace) -> int:
         stored = f"state in {config.db_path}, warehouse in {config.resolved_warehouse_path}" if config.db_path else ""
         log.info("using the embedded sandbox at %s%s", sandbox.url, f" ({stored})" if stored else "")
         key = None if hosted is not None and hosted.auth != "none" else SecretStr(sandbox.api_key)
-        sandboxed = dataclasses.replace(settings, api_key=key, api_endpoint=sandbox.url)
+        sandboxed = settings.model_copy(update={"api_key": key, "api_endpoint": sandbox.url})
         _run(build_server, sandboxed, hosted)
     return 0
 

@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -67,7 +67,8 @@ class Doctor:
     def report(self, status: Status, name: str, detail: str) -> None:
         check = Check(status, name, detail)
         self.checks.append(check)
-        self.out.write(f"  {status:<4}  {name:<9} {detail}\n")
+        lines = detail.splitlines() or [""]  # a detail of several lines (one per bad setting) stays in its column
+        self.out.write(f"  {status:<4}  {name:<9} " + f"\n{' ' * 18}".join(lines) + "\n")
         self.out.flush()
 
     @property
@@ -112,7 +113,9 @@ def run_doctor(
                 from civis_mcp.sandbox import SandboxConfig, running_sandbox
 
                 running = stack.enter_context(running_sandbox(SandboxConfig()))
-                checked = replace(settings, api_key=SecretStr(running.api_key), api_endpoint=running.url)
+                checked = settings.model_copy(
+                    update={"api_key": SecretStr(running.api_key), "api_endpoint": running.url}
+                )
             _check_key(doctor, checked, sandbox)
         offered = _check_tools(doctor, settings, expect)
         _check_handshake(doctor, command, len(offered))

@@ -17,7 +17,6 @@ here depends on what a session did before.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable, MutableMapping
 from enum import StrEnum
 from typing import Any
@@ -77,7 +76,7 @@ def narrow(settings: Settings, requested: str | None) -> Settings:
     profile = Profile.COMPACT if compact else Profile.READ_ONLY if read_only else Profile.FULL
     if profile == settings.profile and read_only == settings.read_only:
         return settings
-    return dataclasses.replace(settings, profile=profile.value, read_only=read_only)
+    return settings.model_copy(update={"profile": profile.value, "read_only": read_only})
 
 
 _Scope = MutableMapping[str, Any]

@@ -108,6 +108,7 @@ def test_a_tool_switched_off_fails_with_the_reason(doctor: Doctor) -> None:
 
 
 def test_a_bad_setting_fails_as_configuration(doctor: Doctor) -> None:
-    done = doctor(env={"CIVIS_MCP_RESULT_BUDGET": "abc"})
+    done = doctor(env={"CIVIS_MCP_RESULT_BUDGET": "abc", "CIVIS_MCP_READ_ONLY": "maybe"})
     assert done.returncode == 1
-    assert "FAIL  config    CIVIS_MCP_RESULT_BUDGET must be a whole number of characters" in done.stdout
+    assert "FAIL  config    CIVIS_MCP_READ_ONLY must be one of true/false" in done.stdout
+    assert f"\n{' ' * 18}CIVIS_MCP_RESULT_BUDGET must be a whole number of characters" in done.stdout

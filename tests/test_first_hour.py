@@ -20,11 +20,13 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.catalog import selected_entries
+from civis_mcp.cli import settings_flags
 from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
-from civis_mcp.config import Settings
+from civis_mcp.config import Settings, settings_help, settings_table
 from civis_mcp.sandbox import in_process_sandbox
 from civis_mcp.sandbox.demo import (
     DEMO_CSV_IMPORT_ID,
@@ -34,6 +36,8 @@ from civis_mcp.sandbox.demo import (
     DEMO_READ_ONLY_IMPORT_ID,
 )
 from civis_mcp.server import build_server
+
+CANARY_KEY = "canary-key-5f1d2e"
 
 
 def civis_mcp(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -53,23 +57,113 @@ def civis_mcp(*args: str, env: dict[str, str] | None = None, timeout: float = 60
 # --- configuration errors in the right units -----------------------------------------------------------------------
 
 
-def test_a_result_budget_that_is_not_a_number_is_reported_in_characters() -> None:
-    done = civis_mcp("serve", env={"CIVIS_MCP_RESULT_BUDGET": "abc"})
+def test_bad_settings_are_reported_one_line_each_in_their_units_and_never_show_the_key() -> None:
+    done = civis_mcp(
+        "serve",
+        "--call-deadline",
+        "soon",
+        env={"CIVIS_API_KEY": CANARY_KEY, "CIVIS_MCP_RESULT_BUDGET": "abc", "CIVIS_MCP_BREAKER_FAILURES": "0"},
+    )
     assert done.returncode == 2
-    assert "CIVIS_MCP_RESULT_BUDGET must be a whole number of characters" in done.stderr
-    assert "seconds" not in done.stderr and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines == [
+        "civis-mcp: --call-deadline must be a number of seconds greater than 0 (default 60); got 'soon'.",
+        "civis-mcp: CIVIS_MCP_BREAKER_FAILURES must be a whole number of at least 1 (default 5); got '0'.",
+        "civis-mcp: CIVIS_MCP_RESULT_BUDGET must be a whole number of characters of at least 2000 (default 20000); "
+        "got 'abc'.",
+    ]
+    assert CANARY_KEY not in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("raw", ["12.5", "100", "-3"])
+@pytest.mark.parametrize("raw", ["12.5", "100", "-3", "1e4"])
 def test_a_result_budget_too_small_or_fractional_is_refused(raw: str) -> None:
-    with pytest.raises(ValueError, match="CIVIS_MCP_RESULT_BUDGET must be"):
+    with pytest.raises(ConfigurationError, match=f"^CIVIS_MCP_RESULT_BUDGET must be .*; got '{re.escape(raw)}'.$"):
         Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": raw})
 
 
 def test_timeouts_are_still_reported_in_seconds() -> None:
-    with pytest.raises(ValueError, match="CIVIS_MCP_READ_TIMEOUT must be a number of seconds"):
+    with pytest.raises(ConfigurationError, match="CIVIS_MCP_READ_TIMEOUT must be a number of seconds"):
         Settings.from_env({"CIVIS_MCP_READ_TIMEOUT": "soon"})
-    assert Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": "30_000"}).result_budget == 30_000
+    for infinite in ("inf", "nan", "0", "-1"):
+        with pytest.raises(ConfigurationError, match="CIVIS_MCP_CALL_DEADLINE must be a number of seconds greater"):
+            Settings.from_env({"CIVIS_MCP_CALL_DEADLINE": infinite})
+    assert Settings.from_env({"CIVIS_MCP_RESULT_BUDGET": " 30_000 "}).result_budget == 30_000
+    assert Settings.from_env({"CIVIS_MCP_CALL_DEADLINE": "2.5"}).call_deadline == 2.5
+    assert Settings.from_env({"CIVIS_MCP_FILE_MAX_BYTES": "4294967296"}).file_max_bytes == 4 * 1024**3
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("CIVIS_MCP_BREAKER_FAILURES", "1.0"),
+        ("CIVIS_MCP_BREAKER_FAILURES", "-1"),
+        ("CIVIS_MCP_FILE_MAX_BYTES", "1_000"),
+        ("CIVIS_MCP_FILE_MAX_BYTES", "+5"),
+        ("CIVIS_MCP_READ_ONLY", "maybe"),
+        ("CIVIS_MCP_FILE_TYPES", ", ,"),
+    ],
+)
+def test_the_formats_each_setting_refuses(variable: str, raw: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({variable: raw})
+    assert str(caught.value).startswith(f"{variable} must be ")
+    assert str(caught.value).endswith(f"; got {raw!r}.")
+
+
+def test_a_key_is_never_shown_by_a_repr_or_an_error() -> None:
+    settings = Settings.from_env({"CIVIS_API_KEY": f" {CANARY_KEY} "})
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == CANARY_KEY
+    for shown in (repr(settings), str(settings), settings.model_dump_json()):
+        assert CANARY_KEY not in shown
+    with pytest.raises(ConfigurationError) as bad_setting:
+        Settings.from_env({"CIVIS_API_KEY": CANARY_KEY, "CIVIS_MCP_CONNECT_TIMEOUT": "x"})
+    with pytest.raises(ConfigurationError) as bad_key:  # a key that is not text: its error names it, never shows it
+        Settings.from_env({}, api_key=[CANARY_KEY])
+    assert str(bad_key.value).startswith("--api-key must be an API key; got a value that is not shown")
+    for error in (bad_setting.value, bad_key.value):
+        assert CANARY_KEY not in str(error) and CANARY_KEY not in repr(error)
+        assert error.__cause__ is None and error.__suppress_context__  # no ValidationError (with the input) chained
+
+
+def test_settings_read_only_the_mapping_given_and_never_a_dotenv_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CIVIS_API_KEY", CANARY_KEY)
+    monkeypatch.setenv("CIVIS_MCP_CALL_DEADLINE", "not a number")
+    (tmp_path / ".env").write_text("CIVIS_MCP_READ_TIMEOUT=7\nCIVIS_MCP_READ_ONLY=1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    given = Settings.from_env({"CIVIS_MCP_CONNECT_TIMEOUT": "3"})
+    assert (given.api_key, given.call_deadline, given.connect_timeout, given.read_timeout) == (None, 60.0, 3.0, 60.0)
+    assert Settings() == Settings.from_env({}) and Settings().api_key is None  # keywords alone read nothing
+    monkeypatch.setenv("CIVIS_MCP_CALL_DEADLINE", "12")
+    process = Settings.from_env()  # the process environment, still without the .env file
+    assert (process.call_deadline, process.read_timeout, process.read_only) == (12.0, 60.0, False)
+
+
+def test_settings_are_frozen_hashable_and_copied_with_updates() -> None:
+    settings = Settings(api_key=SecretStr("k"), api_endpoint="http://127.0.0.1:9/", result_budget=3_000)
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.read_only = True  # type: ignore[misc]
+    copy = settings.model_copy(update={"read_only": True})
+    assert (copy.read_only, copy.result_budget, settings.read_only) == (True, 3_000, False)
+    assert {settings: 1}[Settings(api_key=SecretStr("k"), api_endpoint="http://127.0.0.1:9/", result_budget=3_000)]
+
+
+def test_flags_override_the_environment_and_are_checked_the_same_way() -> None:
+    env = {"CIVIS_MCP_CALL_DEADLINE": "30", "CIVIS_MCP_FILE_TYPES": "csv"}
+    settings = Settings.from_env(env, call_deadline="45", file_types=".TSV,psv.gz")
+    assert (settings.call_deadline, settings.file_types) == (45.0, frozenset({"tsv", "psv.gz"}))
+    with pytest.raises(ConfigurationError, match=r"^--file-max-bytes must be a whole number of bytes .*; got '1e6'.$"):
+        Settings.from_env(env, file_max_bytes="1e6")
+
+
+def test_the_readme_table_and_the_help_are_the_declarations() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- settings-table -->\n(.*?)\n<!-- /settings-table -->", readme, re.DOTALL)
+    assert match, "README.md has no settings table between <!-- settings-table --> markers"
+    assert match.group(1) == settings_table(settings_flags()), "regenerate it with: python -m tests.test_first_hour"
+    assert "| `CIVIS_MCP_CALL_DEADLINE` (`--call-deadline`) |" in match.group(1)  # the flags found are real
+    assert settings_help("call_deadline", "x") == "x (env CIVIS_MCP_CALL_DEADLINE; default 60)"
 
 
 # --- the stdio server's log, as the client shows it -----------------------------------------------------------------
@@ -238,3 +332,7 @@ def test_the_readme_client_matrix_agrees_with_the_clients_the_code_names() -> No
     assert set(CONFIRMING_CLIENTS) == {"Claude Code", "VS Code", "Cursor", "MCP Inspector"}
     assert NON_CONFIRMING_CLIENTS == ("Claude Desktop",)
     assert confirming_clients_phrase() == "Claude Code, VS Code, Cursor or MCP Inspector"
+
+
+if __name__ == "__main__":  # print the README's settings table
+    print(settings_table(settings_flags()))

@@ -32,6 +32,7 @@ import pytest
 from mcp import Client, StdioServerParameters, types
 from pydantic import SecretStr
 
+from civis_mcp.api.errors import ConfigurationError
 from civis_mcp.cli import serve_settings
 from civis_mcp.config import Settings
 from civis_mcp.sandbox import demo as d
@@ -436,7 +437,7 @@ def test_file_settings_come_from_the_environment(tmp_path: Path) -> None:
     assert settings.allow_files == (tmp_path, tmp_path / "other")
     assert settings.file_max_bytes == 2048
     assert settings.file_types == frozenset({"csv", "tsv.gz"})
-    with pytest.raises(ValueError, match="CIVIS_MCP_FILE_MAX_BYTES"):
+    with pytest.raises(ConfigurationError, match="CIVIS_MCP_FILE_MAX_BYTES"):
         Settings.from_env({"CIVIS_MCP_FILE_MAX_BYTES": "lots"})
 
 

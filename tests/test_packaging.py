@@ -23,6 +23,7 @@ import pytest
 
 from civis_mcp import __version__
 from civis_mcp.catalog import load_catalog
+from civis_mcp.config import default_text, env_name, environment_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_JSON = json.loads((ROOT / "server.json").read_text(encoding="utf-8"))
@@ -122,14 +123,14 @@ def test_server_json_agrees_with_pyproject_and_the_readme_marker() -> None:
 
 
 def test_server_json_lists_exactly_the_settings_the_code_reads_and_marks_the_key_secret() -> None:
-    config = (ROOT / "civis_mcp" / "config.py").read_text(encoding="utf-8")
-    read = set(re.findall(r'"(CIVIS_[A-Z_]+)"', config))
+    read = {env_name(name): name for name in environment_settings()}
     (package,) = SERVER_JSON["packages"]
     listed = {variable["name"]: variable for variable in package["environmentVariables"]}
-    assert set(listed) == read
+    assert set(listed) == set(read)
     assert {name for name, variable in listed.items() if variable.get("isSecret")} == {"CIVIS_API_KEY"}
     assert {name for name, variable in listed.items() if variable.get("isRequired")} == {"CIVIS_API_KEY"}
-    for name in listed:
+    for name, variable in listed.items():
+        assert variable.get("default", "") == default_text(read[name]), f"{name}'s default is not the code's"
         assert f"`{name}`" in README, f"{name} is not documented in the README"
 
 

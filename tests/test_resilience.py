@@ -26,7 +26,13 @@ from pydantic import SecretStr
 
 from civis_mcp import cli
 from civis_mcp.api.client import CivisClient
-from civis_mcp.api.errors import CircuitOpenError, CivisAPIError, CivisTransportError, OutcomeUnknownError
+from civis_mcp.api.errors import (
+    CircuitOpenError,
+    CivisAPIError,
+    CivisTransportError,
+    ConfigurationError,
+    OutcomeUnknownError,
+)
 from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS_BY_TOOL
 from civis_mcp.presenting import explain
@@ -298,7 +304,7 @@ def test_settings_from_the_environment() -> None:
     ],
 )
 def test_bad_settings_in_the_environment_name_the_variable(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ConfigurationError, match=f"^{name} must be .*; got '{value}'.$"):
         Settings.from_env({name: value})
 
 

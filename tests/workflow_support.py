@@ -138,8 +138,8 @@ def client(sandbox: RunningSandbox, *, budget: int | None = None, elicitation: A
     """An in-process MCP client of civis-mcp configured for the sandbox; it says yes to every confirmation unless
     told otherwise (the workflow tests are about workflows; the guard has its own tests)."""
     settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
-    if budget is not None:
-        settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url, result_budget=budget)
+    if budget is not None:  # a copy is not validated: budgets below an operator's minimum cut a few items for tests
+        settings = settings.model_copy(update={"result_budget": budget})
     return Client(build_server(settings), elicitation_callback=elicitation)
 
 
