@@ -17,7 +17,7 @@ from tests.test_sandbox_support import civis_client, wait_for
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig(run_step_seconds=0.05)) as running:
+    with running_sandbox(SandboxConfig(run_step_seconds=0.05), wait_for_stop=False) as running:
         yield running
 
 

@@ -15,7 +15,7 @@ from tests.test_sandbox_support import http
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig()) as running:
+    with running_sandbox(SandboxConfig(), wait_for_stop=False) as running:
         yield running
 
 

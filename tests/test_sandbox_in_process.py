@@ -4,6 +4,7 @@ of ``create_app`` / ``running_sandbox`` (what ``workflow_support.recorded_sandbo
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import httpx
@@ -148,3 +149,18 @@ def test_a_sync_test_advances_a_threaded_sandbox_s_clock() -> None:
         assert _data(api.get(f"{RUNS}/{run['id']}"))["state"] == "running"
         sandbox.state.clock.advance_from_thread()
         assert _data(api.get(f"{RUNS}/{run['id']}"))["state"] == "succeeded"
+
+
+@pytest.mark.parametrize("wait_for_stop", [True, False])
+def test_a_sandbox_stops_when_its_block_ends_waited_for_or_not(wait_for_stop: bool) -> None:
+    """Waited for, it has stopped when the block ends; not waited for, it stops on its own right after: its thread
+    ends and its port is closed."""
+    with running_sandbox(SandboxConfig(), wait_for_stop=wait_for_stop) as sandbox, http(sandbox) as api:
+        assert api.get("health").status_code == 200
+        port = int(sandbox.url.rstrip("/").rsplit(":", 1)[1])
+        (thread,) = [t for t in threading.enumerate() if t.name == f"civis-sandbox-{port}"]
+    thread.join(10)
+    assert not thread.is_alive()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{sandbox.url}health", timeout=2)
+    assert sandbox.state.stopping.is_set()

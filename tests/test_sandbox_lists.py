@@ -21,7 +21,7 @@ FAILING_JOBS = {f.import_id for f in d.DEMO_FAILURES if f.kind.split()[0] not in
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig()) as running:
+    with running_sandbox(SandboxConfig(), wait_for_stop=False) as running:
         yield running
 
 

@@ -21,7 +21,7 @@ from civis_mcp.server import build_server
 
 @pytest.fixture
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig(run_step_seconds=0.05)) as running:
+    with running_sandbox(SandboxConfig(run_step_seconds=0.05), wait_for_stop=False) as running:
         yield running
 
 

@@ -21,7 +21,7 @@ BIG_ROWS = 50_000
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig(run_step_seconds=0.2)) as running:
+    with running_sandbox(SandboxConfig(run_step_seconds=0.2), wait_for_stop=False) as running:
         yield running
 
 

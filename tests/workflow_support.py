@@ -117,7 +117,7 @@ def recorded_sandbox(run_step_seconds: float = 0.05, *, manual_clock: bool = Fal
     the test calls ``advance`` (see ``advance_runs``)."""
     requests = Requests()
     config = SandboxConfig(run_step_seconds=run_step_seconds, manual_clock=manual_clock)
-    with running_sandbox(config, middleware=[Middleware(_Recorder, requests=requests)]) as running:
+    with running_sandbox(config, middleware=[Middleware(_Recorder, requests=requests)], wait_for_stop=False) as running:
         yield Recorded(running, requests)
 
 

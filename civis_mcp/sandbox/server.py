@@ -24,6 +24,7 @@ sandbox runs inside ``civis-mcp serve --sandbox``, and the sandbox's few log rec
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import socket
 import sqlite3
@@ -33,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,37 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def _server(config: SandboxConfig, state: Sandbox, middleware: Sequence[Middleware] = ()) -> uvicorn.Server:
+class _PromptServer(uvicorn.Server):
+    """Uvicorn's server, but ``stop`` (from any thread) ends its main loop at once: uvicorn only looks at
+    ``should_exit`` every 0.1 s, and the tests start and stop hundreds of sandboxes. Signals still work as in uvicorn
+    (its handlers set ``should_exit``, seen within 0.1 s)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):  # on_tick: uvicorn's own bookkeeping (Date header) and exit checks
+            counter = (counter + 1) % 864_000
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+
+    def stop(self) -> None:
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with suppress(RuntimeError):  # the loop has closed already: nothing to wake
+                loop.call_soon_threadsafe(wake.set)
+
+
+def _server(config: SandboxConfig, state: Sandbox, middleware: Sequence[Middleware] = ()) -> _PromptServer:
     # Uvicorn's start and stop chatter says nothing the caller does not know; its warnings and errors still show.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     app = create_app(config, sandbox=state, middleware=middleware)
-    return uvicorn.Server(
+    return _PromptServer(
         uvicorn.Config(
             app,
             log_config=None,
@@ -148,12 +175,14 @@ def _wait_healthy(url: str, thread: threading.Thread, deadline: float) -> None:
 
 @contextmanager
 def running_sandbox(
-    config: SandboxConfig | None = None, *, middleware: Sequence[Middleware] = ()
+    config: SandboxConfig | None = None, *, middleware: Sequence[Middleware] = (), wait_for_stop: bool = True
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``config.host`` (default 127.0.0.1) in a background thread until the block ends.
 
     Yields once ``/health`` answers. ``port=0`` (the default) picks a free port; the URL says which. ``middleware``
-    wraps the app (see ``create_app``).
+    wraps the app (see ``create_app``). When the block ends the server is told to stop; with ``wait_for_stop=False``
+    (for tests that start hundreds of sandboxes) the block does not wait for it: its thread ends on its own about
+    0.1 s later (uvicorn lets open connections close), closing its socket and its state.
     """
     config = config or SandboxConfig()
     sock = _bind(config.host, config.port)
@@ -171,10 +200,11 @@ def running_sandbox(
         _wait_healthy(url, thread, time.monotonic() + _START_TIMEOUT)
         yield RunningSandbox(url=url, api_key=config.api_key, config=replace(config, port=port), state=state)
     finally:
-        server.should_exit = True
+        server.stop()
         state.stopping.set()
-        thread.join(_STOP_TIMEOUT)
-        sock.close()
+        if wait_for_stop:
+            thread.join(_STOP_TIMEOUT)
+            sock.close()
 
 
 @asynccontextmanager
