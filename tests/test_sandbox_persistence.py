@@ -79,6 +79,25 @@ def test_memory_state_is_fresh_every_start() -> None:
         assert second.state.seeded
 
 
+def test_in_memory_sandboxes_running_together_share_nothing() -> None:
+    """Each starts as a copy of the same seeded demo state: what one changes (its objects, its warehouse, its CRM)
+    the other never sees, nor does a sandbox started after them."""
+    with running_sandbox() as first, running_sandbox() as second, http(first) as one:
+        data(one.patch(f"imports/{d.DEMO_DBSYNC_IMPORT_ID}", json={"name": "Renamed"}))
+        first.state.warehouse.query("CREATE TABLE scratch__only_first (x INTEGER)")
+        crm = first.state.hosts.database(d.DEMO_POSTGRES_HOST_ID)
+        assert crm is not None
+        crm.query("DELETE FROM public__contacts")
+        with http(second) as two:
+            assert data(two.get(f"imports/{d.DEMO_DBSYNC_IMPORT_ID}"))["name"] == "Nightly CRM sync"
+        assert second.warehouse_rows("scratch", "only_first") is None
+        assert (second.remote_rows(d.DEMO_POSTGRES_HOST_ID, "public", "contacts") or 0) > 0
+        assert first.remote_rows(d.DEMO_POSTGRES_HOST_ID, "public", "contacts") == 0
+    with running_sandbox() as third:
+        assert third.warehouse_rows("scratch", "only_first") is None
+        assert (third.remote_rows(d.DEMO_POSTGRES_HOST_ID, "public", "contacts") or 0) > 0
+
+
 def test_an_empty_sandbox_has_people_but_no_jobs() -> None:
     with running_sandbox(SandboxConfig(seed_demo_data=False)) as empty, http(empty) as client:
         assert data(client.get("imports")) == []

@@ -242,6 +242,11 @@ class SqliteDatabase(Database):
     def apply_grants(self, credential_id: int, grants: Grants) -> None:
         """SQLite has no roles: each session checks the grants it is given."""
 
+    def copy_into(self, other: SqliteDatabase) -> None:
+        """Make ``other`` hold exactly this database's tables and rows (SQLite's online backup)."""
+        with self._lock, other._lock:
+            self._conn.backup(other._conn)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

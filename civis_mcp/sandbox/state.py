@@ -125,16 +125,58 @@ def open_hosts(config: SandboxConfig, *, fresh: bool) -> Hosts:
     return Hosts(warehouse, {DEMO_POSTGRES_HOST_ID: crm}, [DEMO_REDSHIFT_HOST_ID])
 
 
+def _in_memory_demo(config: SandboxConfig) -> bool:
+    """Whether the sandbox keeps everything in memory and starts from the demo data: then it starts as a copy."""
+    paths = (config.db_path, config.warehouse_path, config.crm_path)
+    return config.seed_demo_data and not config.postgres_url and all(path is None for path in paths)
+
+
+_demo_lock = threading.Lock()
+_demo: tuple[Store, Hosts] | None = None
+
+
+def _demo_state() -> tuple[Store, Hosts]:
+    """The seeded demo state, made once per process: seeding runs the demo's two dozen imports for real (about
+    16 ms of CPU), and the tests start hundreds of sandboxes."""
+    global _demo
+    with _demo_lock:
+        if _demo is None:
+            store = Store(None)
+            hosts = open_hosts(SandboxConfig(), fresh=True)
+            seed_demo(store, hosts)
+            store.set_meta("seeded_at", format_time(now()))
+            _demo = store, hosts
+        return _demo
+
+
+def _copy_of_demo() -> tuple[Store, Hosts]:
+    """A new in-memory state equal to the seeded demo state."""
+    store, hosts = _demo_state()
+    copy = Store(None)
+    store.copy_into(copy)
+    warehouse = Warehouse(":memory:")
+    hosts.warehouse.copy_into(warehouse)
+    crm = SqliteDatabase(":memory:", "CRM Postgres")
+    template_crm = hosts.database(DEMO_POSTGRES_HOST_ID)
+    assert isinstance(template_crm, SqliteDatabase)
+    template_crm.copy_into(crm)
+    return copy, Hosts(warehouse, {DEMO_POSTGRES_HOST_ID: crm}, [DEMO_REDSHIFT_HOST_ID])
+
+
 class Sandbox:
     """Everything one running sandbox owns. Opening it creates (and seeds, the first time) the state database."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.store = Store(config.db_path)
-        fresh = self.store.get_meta("seeded_at") is None
-        self.hosts = open_hosts(config, fresh=fresh)
+        if _in_memory_demo(config):
+            self.store, self.hosts = _copy_of_demo()
+            fresh = False
+        else:
+            self.store = Store(config.db_path)
+            fresh = self.store.get_meta("seeded_at") is None
+            self.hosts = open_hosts(config, fresh=fresh)
         self.warehouse = self.hosts.warehouse
-        self.seeded = False
+        self.seeded = _in_memory_demo(config)
         if fresh:
             if config.seed_demo_data:
                 seed_demo(self.store, self.hosts)

@@ -257,6 +257,11 @@ class Store:
         with self._lock:
             self._conn.close()
 
+    def copy_into(self, other: Store) -> None:
+        """Make ``other`` hold exactly this store's state (SQLite's online backup)."""
+        with self._lock, other._lock:
+            self._conn.backup(other._conn)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group several writes into one atomic commit (re-entrant: nested calls join the outer one)."""
