@@ -10,6 +10,7 @@ validated against its schema by the client.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +61,13 @@ def command(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
         capsys.readouterr()
-        code = main(list(args))
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        try:
+            code = main(list(args))
+        finally:  # a command sets up logging for its process: this process's goes back as it was
+            root.handlers[:] = handlers
+            root.setLevel(level)
         out = capsys.readouterr()
         return Done(code, out.out, out.err)
 

@@ -36,6 +36,7 @@ from civis_mcp.sandbox.demo import (
     DEMO_READ_ONLY_IMPORT_ID,
 )
 from civis_mcp.server import build_server
+from tests.conftest import Command
 
 CANARY_KEY = "canary-key-5f1d2e"
 
@@ -261,8 +262,8 @@ async def test_the_sandbox_state_file_keeps_changes_across_restarts_and_deleting
     assert "scratch__leftover" not in tables and tables  # a new warehouse, seeded again by the demo runs
 
 
-def test_a_sandbox_that_cannot_start_says_why_on_stderr(tmp_path: Path) -> None:
-    done = civis_mcp("serve", "--sandbox", "--sandbox-db", str(tmp_path))  # a directory is not a database
+def test_a_sandbox_that_cannot_start_says_why_on_stderr(tmp_path: Path, command: Command) -> None:
+    done = command("serve", "--sandbox", "--sandbox-db", str(tmp_path))  # a directory is not a database
     assert done.returncode == 2
     assert f"The embedded sandbox could not start from {tmp_path} (delete it to start over)" in done.stderr
     assert "Traceback" not in done.stderr
