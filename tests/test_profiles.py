@@ -1,4 +1,4 @@
-"""Profiles and the compact gateway, at the boundary a client uses (the SDK ``Client``, in process, over stdio, HTTP).
+"""Profiles and the compact gateway, at the boundary a client uses (the SDK ``Client``, in process and over HTTP).
 
 What the groups below prove:
 
@@ -32,17 +32,19 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from mcp import Client, StdioServerParameters, types
+from mcp import Client, types
 from mcp.server import MCPServer
 from mcp.shared.exceptions import MCPError
 from pydantic import SecretStr
 
 from civis_mcp.catalog import load_catalog
+from civis_mcp.cli import serve_settings
 from civis_mcp.config import Settings
 from civis_mcp.gateway import CALL
 from civis_mcp.operations import OPERATIONS, Safety
 from civis_mcp.profiles import Profile, narrow
 from civis_mcp.server import build_server
+from tests.conftest import Command
 from tests.contract_cases import CASES as CONTRACT_CASES
 from tests.contract_cases import LIVE_STATE, ContractCase
 from tests.fake_civis import FakeCivis, running_fake_civis
@@ -416,29 +418,22 @@ def test_narrowing_never_widens() -> None:
         narrow(base, "everything")
 
 
-def test_serve_rejects_an_unknown_profile_naming_the_valid_ones() -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CIVIS_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "civis_mcp", "serve", "--profile", "tiny"],
-        env={**env, "CIVIS_API_KEY": "k"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_serve_rejects_an_unknown_profile_naming_the_valid_ones(command: Command) -> None:
+    done = command("serve", "--profile", "tiny", env={"CIVIS_API_KEY": "k"})
     assert done.returncode == 2, done.stderr
     assert "unknown profile 'tiny'; valid profiles: full, read-only, compact" in done.stderr
 
 
-async def test_the_profile_comes_from_the_environment_over_stdio(fake: FakeCivis) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CIVIS_")}
-    env |= {"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url, "CIVIS_MCP_PROFILE": "compact"}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", "serve"], env=env)
-    assert await _listed_stdio(params) >= GATEWAY_TOOLS
-
-
-async def _listed_stdio(params: StdioServerParameters) -> set[str]:
-    async with Client(params) as client:
-        return {tool.name for tool in (await client.list_tools()).tools}
+async def test_the_profile_comes_from_the_environment(fake: FakeCivis, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server ``civis-mcp serve`` runs with CIVIS_MCP_PROFILE=compact, in process.
+    for variable, value in {
+        "CIVIS_API_KEY": KEY,
+        "CIVIS_API_ENDPOINT": fake.url,
+        "CIVIS_MCP_PROFILE": "compact",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    async with Client(build_server(serve_settings([]))) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} >= GATEWAY_TOOLS
 
 
 def test_a_ticket_is_taken_only_on_the_route_that_minted_it() -> None:
