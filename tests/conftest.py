@@ -72,3 +72,21 @@ def command(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
         return Done(code, out.out, out.err)
 
     return run
+
+
+def _forget_civis_lazy_modules() -> None:
+    """civis-python registers six submodules that load on first touch (``civis.ml``, ``civis.workflows`` ...);
+    hypothesis looks at every module in ``sys.modules`` for constants, which touches them: about a second of CPU per
+    test process (``civis.workflows`` builds its schemas) and two deprecation warnings, for modules no test uses. They
+    leave ``sys.modules`` but stay reachable as attributes of ``civis``, where they still load on first touch."""
+    import sys
+
+    import civis
+
+    for name in ("futures", "io", "ml", "parallel", "utils", "workflows"):
+        module = sys.modules.get(f"civis.{name}")
+        if module is not None and module is getattr(civis, name, None) and type(module).__name__ == "_LazyModule":
+            del sys.modules[f"civis.{name}"]
+
+
+_forget_civis_lazy_modules()
