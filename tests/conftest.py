@@ -1,4 +1,4 @@
-"""Suite-wide test settings, and the ``command`` fixture.
+"""Suite-wide test settings (how many workers ``-n auto`` starts), and the ``command`` fixture.
 
 The MCP SDK's client checks each tool's output schema against the JSON Schema meta-schema the first time a session
 sees the tool (about 10 ms a schema), and the tests open a new session for nearly every test: the same few dozen
@@ -34,6 +34,13 @@ def _check_schema_once(cls: type[Draft202012Validator], schema: Any, format_chec
 
 
 setattr(Draft202012Validator, "check_schema", classmethod(_check_schema_once))  # noqa: B010 (a class attribute set on purpose)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the machine has cores. About a third of the suite's time is spent waiting
+    (on the subprocesses, servers and browsers the tests start, and on sandbox runs in real time): a third worker
+    fills those waits; a fourth costs more (each worker imports and collects the suite) than it fills."""
+    return (os.cpu_count() or 1) + 1
 
 
 @dataclass(frozen=True)
