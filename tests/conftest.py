@@ -36,6 +36,7 @@ def _check_schema_once(cls: type[Draft202012Validator], schema: Any, format_chec
 setattr(Draft202012Validator, "check_schema", classmethod(_check_schema_once))  # noqa: B010 (a class attribute set on purpose)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown (and not called) when xdist is not loaded
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker more than the machine has cores. About a third of the suite's time is spent waiting
     (on the subprocesses, servers and browsers the tests start, and on sandbox runs in real time): a third worker

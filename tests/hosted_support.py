@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
+from tests import loopback
 from tests.workflow_support import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,7 +234,7 @@ def initialize(url: str, headers: dict[str, str]) -> httpx.Response:
         "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
     }
-    return httpx.post(
+    return loopback.post(
         url,
         json=body,
         headers={"Accept": "application/json, text/event-stream", **headers},
@@ -264,7 +265,7 @@ def serve(
                         f"civis-mcp {command} exited: {process.stderr.read() if process.stderr else ''}"
                     )
                 try:
-                    if httpx.get(probe, timeout=1).status_code == 200:
+                    if loopback.get(probe, timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

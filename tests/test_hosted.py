@@ -12,12 +12,12 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from mcp import types
 from mcp.shared.exceptions import MCPError
 
 from civis_mcp.sandbox import demo as d
+from tests import loopback
 from tests.hosted_support import (
     ALICE_KEY,
     BAD_KEY,
@@ -84,11 +84,11 @@ def test_a_foreign_origin_is_refused_before_the_key_is_checked(stack: Stack, wor
 
 
 def test_health_and_readiness_through_nginx_and_on_each_replica(stack: Stack) -> None:
-    assert httpx.get(f"{stack.base}/healthz", timeout=5).json()["status"] == "ok"
+    assert loopback.get(f"{stack.base}/healthz", timeout=5).json()["status"] == "ok"
     for replica in stack.info["replicas"]:
         base = f"http://127.0.0.1:{replica['port']}"
-        assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok", "replica": replica["name"]}
-        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert loopback.get(f"{base}/healthz", timeout=5).json() == {"status": "ok", "replica": replica["name"]}
+        ready = loopback.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"]["redis"] == "ok"
         assert ready.json()["checks"]["state_keys"] == "1 shared"
@@ -138,11 +138,11 @@ def test_an_older_clients_session_answers_only_the_user_who_opened_it(stack: Sta
     assert session.startswith("r1.")
     ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
     headers = {"Accept": "application/json, text/event-stream", "Mcp-Session-Id": session}
-    as_bob = httpx.post(replica, json=ping, headers={**headers, "Authorization": basic(BOB_KEY)}, timeout=10)
+    as_bob = loopback.post(replica, json=ping, headers={**headers, "Authorization": basic(BOB_KEY)}, timeout=10)
     assert as_bob.status_code == 404  # as if the session did not exist
-    as_alice = httpx.post(replica, json=ping, headers={**headers, "Authorization": basic(ALICE_KEY)}, timeout=10)
+    as_alice = loopback.post(replica, json=ping, headers={**headers, "Authorization": basic(ALICE_KEY)}, timeout=10)
     assert as_alice.status_code == 200, as_alice.text
-    elsewhere = httpx.post(
+    elsewhere = loopback.post(
         stack.replica_url("r3"), json=ping, headers={**headers, "Authorization": basic(ALICE_KEY)}, timeout=10
     )
     assert elsewhere.status_code == 404  # another replica does not hold it (nginx routes it to r1)
@@ -256,7 +256,7 @@ async def test_z_a_stopped_replica_then_a_stopped_redis(stack: Stack, world: Two
     for replica in stack.info["replicas"]:
         if replica["name"] == "r2":
             continue
-        ready = httpx.get(f"http://127.0.0.1:{replica['port']}/readyz", timeout=10)
+        ready = loopback.get(f"http://127.0.0.1:{replica['port']}/readyz", timeout=10)
         assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("unreachable")
 
 
@@ -270,8 +270,8 @@ def test_zz_no_canary_key_in_any_log_nginx_included(stack: Stack) -> None:
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
     }
     accept = {"Accept": "application/json, text/event-stream"}
-    assert httpx.post(stack.url, json=hello, headers=accept, timeout=10).status_code == 401
-    signed_in = httpx.post(stack.url, json=hello, headers={**accept, "Authorization": basic(ALICE_KEY)}, timeout=10)
+    assert loopback.post(stack.url, json=hello, headers=accept, timeout=10).status_code == 401
+    signed_in = loopback.post(stack.url, json=hello, headers={**accept, "Authorization": basic(ALICE_KEY)}, timeout=10)
     assert signed_in.status_code == 200, signed_in.text
     logs = stack.logs()
     assert {"r1.log", "r2.log", "r3.log", "nginx/nginx-access.log", "redis.log"} <= logs.keys()

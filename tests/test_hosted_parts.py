@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 from mcp import Client
 from opentelemetry import metrics
@@ -31,6 +30,7 @@ from civis_mcp.hosted.settings import HostedSettings
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.config import SandboxConfig, parse_user_keys
 from civis_mcp.server import build_server
+from tests import loopback
 from tests.hosted_support import (
     ALICE_KEY,
     BAD_KEY,
@@ -171,9 +171,9 @@ async def test_a_key_check_without_an_answer_is_unavailable_not_rejected() -> No
 
 def test_the_sandbox_answers_users_me_for_each_key_and_401_otherwise(world: TwoUserSandbox) -> None:
     for key, user in ((ALICE_KEY, d.DEMO_USER_ID), (BOB_KEY, d.DEMO_OUTSIDER_ID)):
-        me = httpx.get(f"{world.sandbox.url}users/me", headers={"Authorization": basic(key)}, timeout=5)
+        me = loopback.get(f"{world.sandbox.url}users/me", headers={"Authorization": basic(key)}, timeout=5)
         assert me.status_code == 200 and me.json()["id"] == user and me.json()["username"]
-    denied = httpx.get(f"{world.sandbox.url}users/me", headers={"Authorization": basic(BAD_KEY)}, timeout=5)
+    denied = loopback.get(f"{world.sandbox.url}users/me", headers={"Authorization": basic(BAD_KEY)}, timeout=5)
     assert denied.status_code == 401
     assert parse_user_keys(["k1=1002", " k=2=1003 "]) == (("k1", 1002), ("k=2", 1003))
     with pytest.raises(ValueError, match="KEY=USER_ID"):

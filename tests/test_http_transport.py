@@ -15,6 +15,7 @@ import httpx
 from mcp import Client, types
 
 from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_PROJECT_ID
+from tests import loopback
 
 
 def _free_port() -> int:
@@ -48,7 +49,7 @@ def http_server() -> Iterator[str]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                httpx.get(url, timeout=1)
+                loopback.get(url, timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)

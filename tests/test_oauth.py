@@ -27,6 +27,7 @@ from pydantic import AnyUrl
 
 from civis_mcp.oauth.keyring import new_ring_key
 from civis_mcp.sandbox import demo as d
+from tests import loopback
 from tests.hosted_support import (
     ALICE_KEY,
     BAD_KEY,
@@ -71,7 +72,7 @@ def test_no_token_gets_401_with_resource_metadata_that_names_the_issuer(world: W
     metadata_url = challenge.split('resource_metadata="')[1].split('"')[0]
     assert metadata_url == f"{world.origin}/.well-known/oauth-protected-resource/mcp"
     for url in (metadata_url, f"{world.origin}/.well-known/oauth-protected-resource"):
-        metadata = httpx.get(url, timeout=10).json()
+        metadata = loopback.get(url, timeout=10).json()
         assert metadata["resource"] == world.url
         assert metadata["authorization_servers"] == [world.issuer.url]
         assert metadata["scopes_supported"] == [SCOPE]
@@ -122,7 +123,7 @@ def test_a_good_token_gets_in(world: World) -> None:
 
 
 def test_readiness_checks_the_key_store_and_the_identity_provider(world: World) -> None:
-    answer = httpx.get(f"{world.origin}/readyz", timeout=10)
+    answer = loopback.get(f"{world.origin}/readyz", timeout=10)
     assert answer.status_code == 200, answer.text
     checks = answer.json()["checks"]
     assert checks["key_store"] == "ok" and checks["identity_provider"] == "ok"
@@ -145,7 +146,7 @@ class Browser:
     def __init__(self, world: World, person: str | None) -> None:
         self.world = world
         self.person = person
-        self.http = httpx.Client(timeout=10)
+        self.http = loopback.client(timeout=10)
 
     def open(self, url: str) -> httpx.Response:
         """Open a link; sign in at the identity provider as ``person`` on the way."""
@@ -190,7 +191,7 @@ async def test_alice_connects_her_key_and_her_calls_carry_it(world: World) -> No
     )
     assert foreign.status_code == 403
     # Another browser (no session cookie) with the right CSRF token: refused.
-    assert httpx.post(f"{world.origin}/connect/key", data={"csrf": csrf, "key": ALICE_KEY}).status_code == 401
+    assert loopback.post(f"{world.origin}/connect/key", data={"csrf": csrf, "key": ALICE_KEY}).status_code == 401
     assert stored_subjects(world) == []
     assert [seen.who for seen in world.sandbox.requests.since(mark)] == ["bad"]
 
@@ -245,7 +246,7 @@ async def test_the_sdk_oauth_client_discovers_signs_in_and_calls_with_the_bound_
         query = parse_qs(urlsplit(authorization_url).query)
         assert query["resource"] == [world.url]
         assert query["scope"] == [SCOPE]
-        async with httpx.AsyncClient() as browser:
+        async with loopback.async_client() as browser:
             redirected.append(await browser.get(authorization_url))
 
     async def come_back() -> AuthorizationCodeResult:

@@ -27,6 +27,7 @@ from mcp_types import URL_ELICITATION_REQUIRED
 from pydantic import AnyUrl
 
 from civis_mcp.sandbox import demo as d
+from tests import loopback
 from tests.hosted_support import ALICE_KEY, BAD_KEY, ROOT, TwoUserSandbox, free_port, serve, text_of, two_user_sandbox
 from tests.oauth_support import RING_KEY, SCOPE, Tokens
 
@@ -93,7 +94,7 @@ class Browser:
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.http = httpx.Client(timeout=10)
+        self.http = loopback.client(timeout=10)
         self.pages: list[httpx.Response] = []
 
     def sign_in(self, url: str) -> httpx.Response:
@@ -192,7 +193,7 @@ def test_the_authorization_server_refuses_what_it_should(stack: Stack) -> None:
         "plain PKCE": _authorize_url(stack, code_challenge_method="plain"),
         "another resource": _authorize_url(stack, resource="https://elsewhere.example/mcp"),
     }.items():
-        answer = httpx.get(url, timeout=10)
+        answer = loopback.get(url, timeout=10)
         assert answer.status_code == 400, (why, answer.text)
         assert "location" not in answer.headers, why
         assert 'type="password"' not in answer.text, why
@@ -211,11 +212,11 @@ def test_the_authorization_server_refuses_what_it_should(stack: Stack) -> None:
         form = {"grant_type": "authorization_code", "code": code, "client_id": "test-client",
                 "redirect_uri": "http://127.0.0.1:5555/callback", "resource": stack.mcp,
                 "code_verifier": code_verifier}  # fmt: skip
-        answer = httpx.post(f"{stack.auth}/token", data=form, timeout=10)
+        answer = loopback.post(f"{stack.auth}/token", data=form, timeout=10)
         assert answer.status_code == status, answer.text
     assert answer.json()["token_type"].lower() == "bearer"
-    replay = httpx.post(f"{stack.auth}/token", data=form, timeout=10)
+    replay = loopback.post(f"{stack.auth}/token", data=form, timeout=10)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     # A token for another resource is not asked for in vain: refused at the token endpoint too.
-    other = httpx.post(f"{stack.auth}/token", data={**form, "resource": "https://elsewhere.example/mcp"}, timeout=10)
+    other = loopback.post(f"{stack.auth}/token", data={**form, "resource": "https://elsewhere.example/mcp"}, timeout=10)
     assert other.status_code == 400 and other.json()["error"] == "invalid_target"

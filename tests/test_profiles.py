@@ -44,6 +44,7 @@ from civis_mcp.gateway import CALL
 from civis_mcp.operations import OPERATIONS, Safety
 from civis_mcp.profiles import Profile, narrow
 from civis_mcp.server import build_server
+from tests import loopback
 from tests.conftest import Command
 from tests.contract_cases import CASES as CONTRACT_CASES
 from tests.contract_cases import LIVE_STATE, ContractCase
@@ -240,7 +241,7 @@ def serving_http(fake: FakeCivis, *flags: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                httpx.get(url, timeout=1)
+                loopback.get(url, timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)

@@ -16,6 +16,7 @@ import pytest
 
 from civis_mcp.sandbox import add_arguments
 from civis_mcp.sandbox.server import config_from_args
+from tests import loopback
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -71,13 +72,13 @@ def test_serves_in_the_foreground_until_interrupted(tmp_path: Path) -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                response = httpx.get(f"{url}imports/101", auth=("cli-key", ""))
+                response = loopback.get(f"{url}imports/101", auth=("cli-key", ""))
                 break
             except httpx.ConnectError:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
         assert response.status_code == 200 and response.json()["name"] == "Nightly CRM sync"
-        assert httpx.get(f"{url}imports/101", auth=("sandbox-key", "")).status_code == 401
+        assert loopback.get(f"{url}imports/101", auth=("sandbox-key", "")).status_code == 401
     finally:
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=15)

@@ -10,6 +10,7 @@ import pytest
 
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
+from tests import loopback
 from tests.test_sandbox_support import http
 
 
@@ -45,19 +46,19 @@ def assert_civis_error(response: httpx.Response, status: int) -> str:
     ids=["missing", "wrong-basic", "wrong-bearer", "garbled"],
 )
 def test_401_with_www_authenticate(sandbox: RunningSandbox, headers: dict[str, str]) -> None:
-    response = httpx.get(f"{sandbox.url}imports/{d.DEMO_DBSYNC_IMPORT_ID}", headers=headers)
+    response = loopback.get(f"{sandbox.url}imports/{d.DEMO_DBSYNC_IMPORT_ID}", headers=headers)
     assert_civis_error(response, 401)
     assert response.headers["WWW-Authenticate"] == 'Basic realm="Civis API"'
     assert "X-RateLimit-Limit" in response.headers
 
 
 def test_bearer_with_the_right_key_is_accepted(sandbox: RunningSandbox) -> None:
-    response = httpx.get(f"{sandbox.url}imports/101", headers={"Authorization": f"Bearer {sandbox.api_key}"})
+    response = loopback.get(f"{sandbox.url}imports/101", headers={"Authorization": f"Bearer {sandbox.api_key}"})
     assert response.status_code == 200
 
 
 def test_health_needs_no_key(sandbox: RunningSandbox) -> None:
-    response = httpx.get(f"{sandbox.url}health")
+    response = loopback.get(f"{sandbox.url}health")
     assert response.status_code == 200 and response.json()["status"] == "ok"
 
 
@@ -221,4 +222,4 @@ def test_429_with_retry_after_past_the_rate() -> None:
         assert_civis_error(refused, 429)
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert refused.headers["X-RateLimit-Remaining"] == "0"
-        assert httpx.get(f"{limited.url}health").status_code == 200  # health is never limited
+        assert loopback.get(f"{limited.url}health").status_code == 200  # health is never limited

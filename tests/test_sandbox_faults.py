@@ -12,6 +12,7 @@ import pytest
 from civis_mcp.sandbox import FaultConfig, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.state import FaultDice
+from tests import loopback
 from tests.test_sandbox_support import http
 
 
@@ -30,7 +31,7 @@ def test_added_latency() -> None:
             assert client.get("imports/101").status_code == 200
         assert time.monotonic() - started >= 0.45
         started = time.monotonic()
-        assert httpx.get(f"{sandbox.url}health").status_code == 200
+        assert loopback.get(f"{sandbox.url}health").status_code == 200
         assert time.monotonic() - started < 0.15  # /health is never slowed
 
 
@@ -91,7 +92,7 @@ def test_hanging_answers_outlast_the_client_timeout() -> None:
         with pytest.raises(httpx.ReadTimeout):
             client.get("imports/101")
         assert time.monotonic() - started >= 0.5
-        assert httpx.get(f"{sandbox.url}health", timeout=2).status_code == 200  # other requests still served
+        assert loopback.get(f"{sandbox.url}health", timeout=2).status_code == 200  # other requests still served
     # Leaving the block stopped the server promptly even though a request was still hanging.
 
 

@@ -16,6 +16,7 @@ from civis_mcp.api.wire import snake_keys
 from civis_mcp.sandbox import SandboxConfig, in_process_sandbox, running_sandbox
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.server import IN_PROCESS_URL
+from tests import loopback
 from tests.test_sandbox_support import http
 
 RUNS = f"imports/files/csv/{d.DEMO_CSV_IMPORT_ID}/runs"
@@ -162,5 +163,5 @@ def test_a_sandbox_stops_when_its_block_ends_waited_for_or_not(wait_for_stop: bo
     thread.join(10)
     assert not thread.is_alive()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{sandbox.url}health", timeout=2)
+        loopback.get(f"{sandbox.url}health", timeout=2)
     assert sandbox.state.stopping.is_set()

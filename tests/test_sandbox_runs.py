@@ -14,6 +14,7 @@ from civis_mcp.api.wire import snake_keys
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
 from civis_mcp.sandbox.demo_files import DEMO_CORRECTED_TABLE_COLUMNS
+from tests import loopback
 from tests.test_sandbox_support import http, run_state, wait_for
 
 BIG_ROWS = 50_000
@@ -248,9 +249,9 @@ def test_file_import_upload_then_run(client: httpx.Client, sandbox: RunningSandb
     assert "not been uploaded" in data(client.get(f"imports/files/{made['id']}/runs/{early['id']}"))["error"]
 
     forged = made["upload_uri"].rsplit("/", 1)[0] + "/forged-token"
-    assert httpx.put(forged, content=b"x").status_code == 403
+    assert loopback.put(forged, content=b"x").status_code == 403
     fields = made["upload_fields"]
-    uploaded = httpx.post(made["upload_uri"], data=fields, files={"file": ("u.csv", b"city|people\nOslo|700000\n")})
+    uploaded = loopback.post(made["upload_uri"], data=fields, files={"file": ("u.csv", b"city|people\nOslo|700000\n")})
     assert uploaded.status_code == 204
     run = data(client.post(made["run_uri"].removeprefix(sandbox.url)))
     assert wait_for(run_state(client, f"imports/files/{made['id']}/runs/{run['id']}")) == "succeeded"

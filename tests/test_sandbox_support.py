@@ -17,13 +17,14 @@ import httpx
 
 from civis_mcp.api.wire import snake_keys
 from civis_mcp.sandbox import RunningSandbox
+from tests import loopback
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 def http(sandbox: RunningSandbox, *, key: str | None = None, timeout: float = 10.0) -> httpx.Client:
     """A raw HTTP client for the sandbox, authenticated as civis-python does (Basic, key as user name)."""
-    return httpx.Client(base_url=sandbox.url, auth=(key or sandbox.api_key, ""), timeout=timeout)
+    return loopback.client(base_url=sandbox.url, auth=(key or sandbox.api_key, ""), timeout=timeout)
 
 
 @contextmanager

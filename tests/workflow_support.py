@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-import httpx
 from mcp import Client, StdioServerParameters, types
 from mcp_types import CallToolResult
 from pydantic import SecretStr
@@ -29,6 +28,7 @@ from civis_mcp.config import Settings
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from civis_mcp.sandbox import demo as d
 from civis_mcp.server import build_server
+from tests import loopback
 
 DEFAULT_BUDGET = 20_000
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -239,7 +239,7 @@ async def new_file(mcp: Client, name: str) -> PendingFile:
 
 
 def upload(pending: PendingFile, content: bytes) -> None:
-    response = httpx.put(pending.upload_uri, content=content, timeout=10)
+    response = loopback.put(pending.upload_uri, content=content, timeout=10)
     assert response.status_code == 200, response.text
 
 
