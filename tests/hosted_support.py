@@ -9,6 +9,7 @@ random per run, so a test can look for them in every log.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -244,26 +245,33 @@ def initialize(url: str, headers: dict[str, str]) -> httpx.Response:
 
 @contextmanager
 def serve(
-    args: list[str], env: dict[str, str] | None = None, *, probe: str | None = None, command: str = "serve"
+    args: list[str],
+    env: dict[str, str] | None = None,
+    *,
+    probe: str | None = None,
+    command: str = "serve",
+    log: Path | None = None,
 ) -> Iterator[subprocess.Popen[str]]:
-    """``civis-mcp COMMAND`` (``serve`` unless told) in a subprocess; waits for ``probe`` (a /healthz URL) to answer."""
+    """``civis-mcp COMMAND`` (``serve`` unless told) in a subprocess; waits for ``probe`` (a /healthz URL) to answer.
+    Its stderr (its log) goes to the file ``log`` when given, readable while it runs; else to a pipe."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIS_")}
     child_env.update(PYTHONPATH=str(ROOT), **(env or {}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "civis_mcp", command, *args],
-        env=child_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with contextlib.ExitStack() as files:
+        stderr: Any = subprocess.PIPE if log is None else files.enter_context(log.open("w", encoding="utf-8"))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "civis_mcp", command, *args],
+            env=child_env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
     try:
         if probe is not None:
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:
-                    raise AssertionError(
-                        f"civis-mcp {command} exited: {process.stderr.read() if process.stderr else ''}"
-                    )
+                    said = process.stderr.read() if process.stderr else log.read_text() if log else ""
+                    raise AssertionError(f"civis-mcp {command} exited: {said}")
                 try:
                     if loopback.get(probe, timeout=1).status_code == 200:
                         break

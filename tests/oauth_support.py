@@ -196,6 +196,8 @@ class World:
     store: Path
     env: dict[str, str]
     process: subprocess.Popen[str]
+    log: Path | None = None
+    """The server's log (its stderr), readable while it runs."""
 
     @property
     def origin(self) -> str:
@@ -221,8 +223,9 @@ def oauth_world(directory: Path) -> Iterator[World]:
             "CIVIS_MCP_KEY_RING": RING_KEY,
         }
         args = ["--http", f"127.0.0.1:{port}", "--auth", "oauth"]
-        with serve(args, env, probe=f"http://127.0.0.1:{port}/healthz") as process:
-            yield World(sandbox, issuer, url, store, env, process)
+        log = directory / "server.log"
+        with serve(args, env, probe=f"http://127.0.0.1:{port}/healthz", log=log) as process:
+            yield World(sandbox, issuer, url, store, env, process, log)
 
 
 def bearer(token: str) -> dict[str, str]:
