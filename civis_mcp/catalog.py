@@ -3,7 +3,7 @@
 ``civis_mcp/catalog.json`` is generated from the code by ``civis-mcp manifest`` (with ``tool_manifests/``) and checked
 by ``civis-mcp manifest --check``: the code stays the one source, the file is its compiled form. The server answers
 ``tools/list`` from it, so starting needs neither the models nor schema generation; a tool is built from the code
-the first time it is called (or by a warm-up after the first listing).
+the first time it is called (the operation table and its models load in the background after the first listing).
 """
 
 from __future__ import annotations
