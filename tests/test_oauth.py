@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,11 +26,11 @@ from pydantic import AnyUrl
 from civis_mcp.oauth.keyring import new_ring_key
 from civis_mcp.sandbox import demo as d
 from tests import loopback
+from tests.conftest import Command, Done
 from tests.hosted_support import (
     ALICE_KEY,
     BAD_KEY,
     BOB_KEY,
-    ROOT,
     free_port,
     initialize,
     key_forms,
@@ -284,23 +282,22 @@ def _the_store_holds_only_sealed_keys(world: World) -> None:
     assert all(length > len(ALICE_KEY) for _, _, length in rows)
 
 
-def keys_cli(world: World, *args: str, ring: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PYTHONPATH": str(ROOT), "CIVIS_MCP_KEY_STORE": str(world.store), "PATH": "/usr/bin:/bin"}
+def keys_cli(command: Command, world: World, *args: str, ring: str | None = None) -> Done:
+    """``civis-mcp keys ARGS`` (through its entry point, in this process) on the world's key store."""
+    env = {"CIVIS_MCP_KEY_STORE": str(world.store)}
     if ring is not None:
         env["CIVIS_MCP_KEY_RING"] = ring
-    return subprocess.run(
-        [sys.executable, "-m", "civis_mcp", "keys", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return command("keys", *args, env=env)
 
 
-async def _disconnect_and_operator_revoke_make_the_next_call_ask_again(world: World) -> None:
-    listed = keys_cli(world, "list")
+async def _disconnect_and_operator_revoke_make_the_next_call_ask_again(world: World, command: Command) -> None:
+    listed = keys_cli(command, world, "list")
     assert listed.returncode == 0, listed.stderr
     assert ALICE in listed.stdout and BOB in listed.stdout
     assert ALICE_KEY not in listed.stdout
-    revoked = keys_cli(world, "revoke", "--issuer", world.issuer.url, "--subject", BOB)
+    revoked = keys_cli(command, world, "revoke", "--issuer", world.issuer.url, "--subject", BOB)
     assert revoked.returncode == 0, revoked.stderr
-    assert keys_cli(world, "revoke", "--issuer", world.issuer.url, "--subject", BOB).returncode == 1
+    assert keys_cli(command, world, "revoke", "--issuer", world.issuer.url, "--subject", BOB).returncode == 1
     link = await connect_link(world, BOB)  # asks again, and nothing reached Civis
 
     # Bob binds again, then disconnects himself on the page.
@@ -317,9 +314,9 @@ async def _disconnect_and_operator_revoke_make_the_next_call_ask_again(world: Wo
     await connect_link(world, BOB)
 
 
-async def _rotating_the_key_ring_keeps_bindings_readable(world: World) -> None:
+async def _rotating_the_key_ring_keeps_bindings_readable(world: World, command: Command) -> None:
     new = new_ring_key()
-    resealed = keys_cli(world, "reseal", ring=f"{new},{RING_KEY}")
+    resealed = keys_cli(command, world, "reseal", ring=f"{new},{RING_KEY}")
     assert resealed.returncode == 0, resealed.stderr
     assert "resealed 1 binding" in resealed.stdout
     # The server still has only the old key: Alice's binding, now sealed under the new one, does not open there...
@@ -346,7 +343,7 @@ def _no_key_or_token_in_the_server_log(world: World) -> None:
     assert "refused a bearer token" in err
 
 
-async def test_a_key_is_bound_used_rotated_revoked_and_never_logged(world: World) -> None:
+async def test_a_key_is_bound_used_rotated_revoked_and_never_logged(world: World, command: Command) -> None:
     """One story on the module's server, in order, because its steps share the key store: Alice binds her key and
     her calls carry it; Bob's link opens once and only for him; the SDK's OAuth client signs in and calls; the store
     holds only sealed keys; Bob is revoked and disconnects; the key ring rotates; no key or token is in the log. (As
@@ -355,6 +352,6 @@ async def test_a_key_is_bound_used_rotated_revoked_and_never_logged(world: World
     await _a_link_opens_once_and_only_for_its_own_person(world)
     await _the_sdk_oauth_client_discovers_signs_in_and_calls_with_the_bound_key(world)
     _the_store_holds_only_sealed_keys(world)
-    await _disconnect_and_operator_revoke_make_the_next_call_ask_again(world)
-    await _rotating_the_key_ring_keeps_bindings_readable(world)
+    await _disconnect_and_operator_revoke_make_the_next_call_ask_again(world, command)
+    await _rotating_the_key_ring_keeps_bindings_readable(world, command)
     _no_key_or_token_in_the_server_log(world)
