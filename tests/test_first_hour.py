@@ -27,7 +27,7 @@ from civis_mcp.catalog import selected_entries
 from civis_mcp.cli import settings_flags
 from civis_mcp.clients import CLIENTS, CONFIRMING_CLIENTS, NON_CONFIRMING_CLIENTS, confirming_clients_phrase
 from civis_mcp.config import Settings, settings_help, settings_table
-from civis_mcp.sandbox import in_process_sandbox
+from civis_mcp.sandbox import SandboxConfig, in_process_sandbox, running_sandbox
 from civis_mcp.sandbox.demo import (
     DEMO_CSV_IMPORT_ID,
     DEMO_DBSYNC_IMPORT_ID,
@@ -36,6 +36,7 @@ from civis_mcp.sandbox.demo import (
     DEMO_READ_ONLY_IMPORT_ID,
 )
 from civis_mcp.server import build_server
+from tests import loopback
 from tests.conftest import Command
 
 CANARY_KEY = "canary-key-5f1d2e"
@@ -250,8 +251,10 @@ async def test_the_sandbox_state_file_keeps_changes_across_restarts_and_deleting
     with sqlite3.connect(warehouse) as db:  # something only the old state's runs could have loaded
         db.execute("CREATE TABLE scratch__leftover (x INTEGER)")
     db.close()
-    kept = await _session_json("serve", "--sandbox", "--sandbox-db", str(state))
-    assert kept["name"] == "kept"  # the rename survived the restart
+    # Restarted on the same file (the sandbox serve --sandbox-db starts, here in process): the rename is still there.
+    with running_sandbox(SandboxConfig(db_path=state)) as restarted, loopback.client(base_url=restarted.url) as api:
+        kept = api.get(f"imports/files/csv/{DEMO_CSV_IMPORT_ID}", auth=(restarted.api_key, ""))
+    assert kept.status_code == 200 and kept.json()["name"] == "kept", kept.text
 
     state.unlink()  # the obvious way to start over
     again = await _session_json("serve", "--sandbox", "--sandbox-db", str(state))
