@@ -9,11 +9,13 @@ validated against its schema by the client.
 
 from __future__ import annotations
 
+import compileall
 import json
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +36,14 @@ def _check_schema_once(cls: type[Draft202012Validator], schema: Any, format_chec
 
 
 setattr(Draft202012Validator, "check_schema", classmethod(_check_schema_once))  # noqa: B010 (a class attribute set on purpose)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any worker starts (in the controller, or in a run without xdist): compile civis-mcp's modules once.
+    The suite starts some forty Python processes (servers, the CLI, the workers) that each import them; where
+    PYTHONDONTWRITEBYTECODE is set (CI images often set it) every one of them would compile them from source."""
+    if not hasattr(config, "workerinput"):
+        compileall.compile_dir(Path(__file__).resolve().parents[1] / "civis_mcp", quiet=1)
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown (and not called) when xdist is not loaded
