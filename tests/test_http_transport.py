@@ -2,63 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from mcp import Client, types
 
 from civis_mcp.sandbox.demo import DEMO_DBSYNC_IMPORT_ID, DEMO_PROJECT_ID
-from tests import loopback
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.hosted_support import free_port, serve
 
 
 @contextmanager
 def http_server() -> Iterator[str]:
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CIVIS_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "civis_mcp",
-            "serve",
-            "--sandbox",
-            "--http",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "WARNING",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                loopback.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the HTTP server did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """``civis-mcp serve --sandbox --http`` on a free loopback port; yields its MCP URL."""
+    port = free_port()
+    args = ["--sandbox", "--http", f"127.0.0.1:{port}", "--log-level", "WARNING"]
+    with serve(args, probe=f"http://127.0.0.1:{port}/healthz"):
+        yield f"http://127.0.0.1:{port}/mcp"
 
 
 def project_ids(result: types.CallToolResult) -> list[int]:

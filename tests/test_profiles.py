@@ -19,12 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,13 +39,13 @@ from civis_mcp.gateway import CALL
 from civis_mcp.operations import OPERATIONS, Safety
 from civis_mcp.profiles import Profile, narrow
 from civis_mcp.server import build_server
-from tests import loopback
 from tests.conftest import Command
 from tests.contract_cases import CASES as CONTRACT_CASES
 from tests.contract_cases import LIVE_STATE, ContractCase
 from tests.fake_civis import FakeCivis, running_fake_civis
 from tests.guard_fixtures import CASES as GUARD_CASES
 from tests.guard_fixtures import IMPORT_ID, CivisWorld
+from tests.hosted_support import free_port, serve
 from tests.test_contract import BASE_URL, answer
 from tests.test_contract import settings as contract_settings
 from tests.test_guard import KEY, Asker, text_of, writes
@@ -222,35 +217,13 @@ _YES = {"confirm": types.ElicitResult(action="accept", content={"confirm": True}
 # --- over HTTP: one server, every profile by path --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving_http(fake: FakeCivis, *flags: str) -> Iterator[str]:
     """``civis-mcp serve --http`` against the fake; yields its base URL (``.../mcp``)."""
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CIVIS_")}
-    env |= {"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url}
-    command = [sys.executable, "-m", "civis_mcp", "serve", "--http", f"127.0.0.1:{port}", "--log-level", "WARNING"]
-    process = subprocess.Popen([*command, *flags], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                loopback.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the HTTP server did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    port = free_port()
+    args = ["--http", f"127.0.0.1:{port}", "--log-level", "WARNING", *flags]
+    with serve(args, {"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url}, probe=f"http://127.0.0.1:{port}/healthz"):
+        yield f"http://127.0.0.1:{port}/mcp"
 
 
 @pytest.fixture(scope="module")
