@@ -1,10 +1,5 @@
-"""Suite-wide test settings (how many workers ``-n auto`` starts), and the ``command`` fixture.
-
-The MCP SDK's client checks each tool's output schema against the JSON Schema meta-schema the first time a session
-sees the tool (about 10 ms a schema), and the tests open a new session for nearly every test: the same few dozen
-schemas were checked tens of thousands of times. ``check_schema`` is a pure function of the schema, so the suite
-remembers which schemas passed; a schema that fails is checked (and fails) every time, and every result is still
-validated against its schema by the client.
+"""Suite-wide test set-up: how many workers ``-n auto`` starts, civis-mcp compiled once before they start, the
+``command`` fixture, and two savings in third-party code the suite uses (each explained where it is made).
 """
 
 from __future__ import annotations
@@ -23,6 +18,11 @@ from jsonschema.validators import Draft202012Validator
 
 from civis_mcp.cli import main
 
+# The MCP SDK's client checks each tool's output schema against the JSON Schema meta-schema the first time a session
+# sees the tool (about 10 ms a schema), and the tests open a new session for nearly every test: the same few dozen
+# schemas were checked tens of thousands of times. ``check_schema`` is a pure function of the schema, so the suite
+# remembers which schemas passed; a schema that fails is checked (and fails) every time, and every result is still
+# validated against its schema by the client.
 _passed: set[str] = set()
 _check_schema = Draft202012Validator.check_schema
 
