@@ -97,6 +97,16 @@ def test_settings_name_the_variable_and_the_fix() -> None:
     with pytest.raises(ValueError, match="CIVIS_MCP_INSECURE_NO_AUTH must be true or false"):
         HostedSettings.from_env({"CIVIS_MCP_INSECURE_NO_AUTH": "sure"})
     assert HostedSettings.from_env({"CIVIS_MCP_INSECURE_NO_AUTH": "on"}, host="0.0.0.0").insecure_no_auth
+    # Numbers: the unit, the range and the default, whether the text is no number or a number out of range.
+    for raw in ("lots", "0", "2.5"):
+        with pytest.raises(ValueError, match=r"^CIVIS_MCP_RATE_LIMIT must be a whole number of tool calls a minute"):
+            HostedSettings.from_env({"CIVIS_MCP_RATE_LIMIT": raw})
+    for raw in ("soon", "0", "601"):
+        with pytest.raises(
+            ValueError, match=r"^CIVIS_MCP_KEY_CACHE_SECONDS must be a number of seconds .*\(default 300\)"
+        ):
+            HostedSettings.from_env({"CIVIS_MCP_KEY_CACHE_SECONDS": raw})
+    assert HostedSettings.from_env({"CIVIS_MCP_KEY_CACHE_SECONDS": "0.5"}).key_cache_seconds == 0.5
     summary = HostedSettings(state_keys=("k" * 32,), redis_url="redis://:hunter2secret@10.0.0.5:6379/0")
     assert "Redis at redis://10.0.0.5:6379" in summary.protection_summary()
     assert "hunter2secret" not in summary.protection_summary() and "hunter2secret" not in repr(summary)

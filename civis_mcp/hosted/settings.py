@@ -24,6 +24,14 @@ _REPLICA = re.compile(r"[A-Za-z0-9-]{1,32}")
 _MIN_STATE_KEY = 32
 DEFAULT_RATE_LIMIT = 120
 DEFAULT_KEY_CACHE_SECONDS = 300.0
+_RATE_LIMIT_TAKES = (
+    f"CIVIS_MCP_RATE_LIMIT must be a whole number of tool calls a minute per caller, at least 1 "
+    f"(default {DEFAULT_RATE_LIMIT})"
+)
+_KEY_CACHE_TAKES = (
+    f"CIVIS_MCP_KEY_CACHE_SECONDS must be a number of seconds greater than 0 and at most 600 "
+    f"(default {DEFAULT_KEY_CACHE_SECONDS:g})"
+)
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -97,9 +105,9 @@ class HostedSettings:
                     f'{_MIN_STATE_KEY} (generate one with: python -c "import secrets; print(secrets.token_hex(32))").'
                 )
         if self.rate_limit < 1:
-            raise ValueError(f"CIVIS_MCP_RATE_LIMIT must be at least 1 call a minute, got {self.rate_limit}.")
+            raise ValueError(f"{_RATE_LIMIT_TAKES}; got {self.rate_limit}.")
         if not 0 < self.key_cache_seconds <= 600:
-            raise ValueError(f"CIVIS_MCP_KEY_CACHE_SECONDS must be from 1 to 600, got {self.key_cache_seconds:g}.")
+            raise ValueError(f"{_KEY_CACHE_TAKES}; got {self.key_cache_seconds:g}.")
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("CIVIS_MCP_REDIS_URL must start with redis://, rediss:// or unix://.")
         for origin in self.allowed_origins:
@@ -195,16 +203,16 @@ class HostedSettings:
         values["redis_url"] = env.get("CIVIS_MCP_REDIS_URL", "").strip() or None
         if env.get("CIVIS_MCP_REPLICA", "").strip():
             values["replica"] = env["CIVIS_MCP_REPLICA"].strip()
-        for name, variable in (
-            ("rate_limit", "CIVIS_MCP_RATE_LIMIT"),
-            ("key_cache_seconds", "CIVIS_MCP_KEY_CACHE_SECONDS"),
+        for name, variable, takes in (
+            ("rate_limit", "CIVIS_MCP_RATE_LIMIT", _RATE_LIMIT_TAKES),
+            ("key_cache_seconds", "CIVIS_MCP_KEY_CACHE_SECONDS", _KEY_CACHE_TAKES),
         ):
             raw = env.get(variable, "").strip()
             if raw:
                 try:
                     values[name] = int(raw) if name == "rate_limit" else float(raw)
                 except ValueError:
-                    raise ValueError(f"{variable} must be a number, got {raw!r}.") from None
+                    raise ValueError(f"{takes}; got {raw!r}.") from None
         values.update({name: value for name, value in overrides.items() if value is not None})
         if values.get("auth") == "oauth" and values.get("oauth") is None:
             from civis_mcp.oauth.settings import OAuthSettings
