@@ -41,7 +41,6 @@ from civis_mcp.api.errors import (
     CivisAPIError,
     CivisTransportError,
     ConfigurationError,
-    RateLimitedError,
     UnreadableAnswerError,
     api_error_class,
 )
@@ -286,13 +285,9 @@ class CivisClient:
             "request_id": request_id,
             "verb": op.verb,
             "reason_phrase": self._own_reason_phrase(response, standard),
+            "retry_after": parse_retry_after(response.headers.get("Retry-After")),
         }
-        category = api_error_class(status)
-        if category is RateLimitedError:
-            return RateLimitedError(
-                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **details
-            )
-        return category(message, **details)
+        return api_error_class(status)(message, **details)
 
     def _own_reason_phrase(self, response: httpx.Response, standard: str) -> str | None:
         """The upstream's reason phrase (sanitised, redacted, one line) when it is not the standard one."""

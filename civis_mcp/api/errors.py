@@ -60,6 +60,7 @@ class CivisAPIError(CivisMCPError):
         request_id: str | None = None,
         verb: str | None = None,
         reason_phrase: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -73,6 +74,8 @@ class CivisAPIError(CivisMCPError):
         """The HTTP method the call was sent with (what advice about permissions depends on), when known."""
         self.reason_phrase = reason_phrase
         """The status line's reason phrase when it differs from the standard one (sanitised, redacted), or None."""
+        self.retry_after = retry_after
+        """Seconds Civis asked to wait (``Retry-After``, sent with a 429 or a 503), when it said."""
 
 
 class AuthenticationError(CivisAPIError):
@@ -89,30 +92,6 @@ class NotFoundError(CivisAPIError):
 
 class RateLimitedError(CivisAPIError):
     """Civis is rate limiting the key (429), and waiting within the call's retry budget did not get past it."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        error_description: str | None,
-        operation: str,
-        request_id: str | None = None,
-        verb: str | None = None,
-        reason_phrase: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            status_code=status_code,
-            error_description=error_description,
-            operation=operation,
-            request_id=request_id,
-            verb=verb,
-            reason_phrase=reason_phrase,
-        )
-        self.retry_after = retry_after
-        """Seconds Civis asked to wait (``Retry-After``), when it said."""
 
 
 def api_error_class(status: int) -> type[CivisAPIError]:
