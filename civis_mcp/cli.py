@@ -368,7 +368,7 @@ def _serve(args: argparse.Namespace) -> int:
     from civis_mcp.server import build_server  # the SDK is loaded only once the settings are known to be good
 
     if hosted is not None:
-        from civis_mcp.hosted.settings import is_loopback
+        from civis_mcp.addresses import is_loopback
 
         log.info("HTTP protection: %s", hosted.protection_summary())
         if hosted.auth == "none" and hosted.insecure_no_auth and not is_loopback(hosted.host):

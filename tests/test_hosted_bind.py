@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
+from civis_mcp.addresses import is_loopback
 from civis_mcp.cli import _hosted_from as hosted_from
 from civis_mcp.cli import _parser
-from civis_mcp.hosted.settings import HostedSettings, is_loopback, parse_bind
+from civis_mcp.hosted.settings import HostedSettings, parse_bind
 from civis_mcp.sandbox import demo as d
 from tests.conftest import Command
 from tests.hosted_support import (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import socket
@@ -13,10 +12,12 @@ from urllib.parse import urlsplit
 
 from mcp.server.transport_security import TransportSecuritySettings
 
+from civis_mcp.addresses import is_loopback, url_host
+
 if TYPE_CHECKING:
     from civis_mcp.oauth.settings import OAuthSettings
 
-__all__ = ["AuthMode", "HostedSettings", "is_loopback", "parse_bind"]
+__all__ = ["AuthMode", "HostedSettings", "parse_bind"]
 
 AuthMode = Literal["none", "civis-key", "oauth"]
 AUTH_MODES: tuple[AuthMode, ...] = ("none", "civis-key", "oauth")
@@ -53,19 +54,6 @@ def parse_bind(raw: str) -> tuple[str, int]:
     if not host:
         raise ValueError(f"--http: the host before the port is empty (got {raw!r}).")
     return host, int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,7 +132,7 @@ class HostedSettings:
         """Host and Origin checks on every bind (DNS rebinding): the loopback names, the bind address, and the
         operator's ``--allowed-hosts``/``--allowed-origins``."""
         hosts = [f"{name}:*" for name in _LOOPBACK_NAMES] + list(_LOOPBACK_NAMES)
-        bound = _url_host(self.host)
+        bound = url_host(self.host)
         if self.host not in ("0.0.0.0", "::"):
             hosts += [bound, f"{bound}:*"]
         hosts += list(self.allowed_hosts)

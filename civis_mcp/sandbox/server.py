@@ -43,6 +43,7 @@ import httpx
 import uvicorn
 from starlette.middleware import Middleware
 
+from civis_mcp.addresses import url_host
 from civis_mcp.sandbox.app import create_app
 from civis_mcp.sandbox.config import DEFAULT_API_KEY, SandboxConfig, parse_user_keys
 from civis_mcp.sandbox.databases import DatabaseError
@@ -113,8 +114,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _url(host: str, port: int) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    return f"http://{url_host(host)}:{port}/"
 
 
 class _PromptServer(uvicorn.Server):

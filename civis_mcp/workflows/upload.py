@@ -8,7 +8,6 @@ never travel to a storage host. Plain ``http`` is accepted only for loopback hos
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 import httpx
 
+from civis_mcp.addresses import is_loopback
 from civis_mcp.api.tls import tls_context
 from civis_mcp.untrusted import fence_inline
 from civis_mcp.workflows.local_files import LocalFile, open_checked
@@ -28,18 +28,9 @@ PROGRESS_EVERY = 8 * CHUNK
 UploadProgress = Callable[[int, int], Awaitable[None]]
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_upload_uri(uri: str) -> None:
     parts = urlsplit(uri)
-    if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname or "")):
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
         return
     raise WorkflowError("Civis answered with an upload URI that is not https; nothing was uploaded.")
 
