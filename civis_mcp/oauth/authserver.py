@@ -33,7 +33,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from civis_mcp.addresses import is_loopback
 from civis_mcp.hosted.keys import KeyCheckUnavailable, KeyVerifier
+from civis_mcp.oauth.pages import page
 
 __all__ = ["AuthServerSettings", "create_auth_app", "load_clients"]
 
@@ -42,15 +44,6 @@ logger = logging.getLogger("civis_mcp.auth_server")
 _CODE_SECONDS = 60
 _SESSION_COOKIE = "civis_mcp_auth_session"
 _CSRF_COOKIE = "civis_mcp_auth_csrf"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'",
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +69,7 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
         for registered in map(urlsplit, self.redirect_uris):
             if (
                 registered.scheme == given.scheme == "http"
-                and registered.hostname in _LOOPBACK
+                and is_loopback(registered.hostname or "")
                 and given.hostname == registered.hostname
                 and given.path == registered.path
                 and given.query == registered.query
@@ -116,7 +109,7 @@ def load_clients(path: Path) -> dict[str, RegisteredClient]:
             if (
                 parts.fragment
                 or parts.scheme not in ("https", "http")
-                or (parts.scheme == "http" and parts.hostname not in _LOOPBACK)
+                or (parts.scheme == "http" and not is_loopback(parts.hostname or ""))
             ):
                 raise ValueError(f"--clients {path}: {uri!r} must be https (or http on loopback), without fragment.")
         clients[client_id] = RegisteredClient(client_id, tuple(str(u) for u in uris), str(entry.get("name", "")))
@@ -236,14 +229,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)} - civis-mcp sign-in</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}"
-        "input[type=password]{width:100%;padding:.4rem}button{margin-top:.8rem;padding:.4rem 1rem}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-    return HTMLResponse(document, status_code=status, headers=_HEADERS)
+    return page(title, body, status, site="civis-mcp sign-in")
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from civis_mcp.api.callers import CALLER_KEYS, key_digest
 from civis_mcp.hosted.keys import KeyCheckUnavailable, KeyVerifier
+from civis_mcp.oauth.pages import PAGE_HEADERS, page
 from civis_mcp.oauth.service import OAuthService
 from civis_mcp.oauth.signed import Signer
 
@@ -40,26 +41,6 @@ logger = logging.getLogger("civis_mcp.oauth")
 _LOGIN_COOKIE = "civis_mcp_login"
 _SESSION_COOKIE = "civis_mcp_connect"
 _MAX_KEY = 512
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'",
-}
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)} - civis-mcp</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}"
-        "input[type=password]{width:100%;padding:.4rem}button{margin-top:.8rem;padding:.4rem 1rem}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-    return HTMLResponse(document, status_code=status, headers=_HEADERS)
 
 
 def _p(text: str) -> str:
@@ -97,20 +78,20 @@ class ConnectPages:
     async def start(self, request: Request) -> Response:
         link = self._service.links.open(request.query_params.get("link", ""))
         if link is None:
-            return _page(
+            return page(
                 "This link does not work",
                 _p("It is not a civis-mcp connect link, or it has expired. Ask your assistant again for a new one."),
                 400,
             )
         if await self._service.store.link_spent(str(link["jti"])):
-            return _page("This link was used already", _p("Each link works once. Ask your assistant again."), 410)
+            return page("This link was used already", _p("Each link works once. Ask your assistant again."), 410)
         try:
             metadata = await self._service.verifier.metadata()
         except (ConnectionError, ValueError) as exc:
             logger.warning("the identity provider's metadata is unavailable: %s", exc)
-            return _page("Sign-in is unavailable", _p("The identity provider did not answer; try again later."), 503)
+            return page("Sign-in is unavailable", _p("The identity provider did not answer; try again later."), 503)
         if metadata.authorization_endpoint is None or metadata.token_endpoint is None:
-            return _page("Sign-in is unavailable", _p("The identity provider has no authorization endpoint."), 503)
+            return page("Sign-in is unavailable", _p("The identity provider has no authorization endpoint."), 503)
         state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
         login = self._logins.sign(
             {
@@ -133,7 +114,7 @@ class ConnectPages:
         if self._settings.scopes:
             query["scope"] = " ".join(self._settings.scopes)
         response = RedirectResponse(f"{metadata.authorization_endpoint}?{urlencode(query)}", status_code=302)
-        response.headers.update({k: v for k, v in _HEADERS.items() if k in ("Cache-Control", "Referrer-Policy")})
+        response.headers.update({k: v for k, v in PAGE_HEADERS.items() if k in ("Cache-Control", "Referrer-Policy")})
         # Lax: the identity provider sends the person back with a top-level GET from its own site.
         self._cookie(response, _LOGIN_COOKIE, login, 600, "lax")
         return response
@@ -142,16 +123,16 @@ class ConnectPages:
         login = self._logins.open(request.cookies.get(_LOGIN_COOKIE, ""))
         state = request.query_params.get("state", "")
         if login is None or not secrets.compare_digest(str(login["state"]), state):
-            return _page("Start again", _p("This sign-in did not start here. Open the link from your assistant."), 400)
+            return page("Start again", _p("This sign-in did not start here. Open the link from your assistant."), 400)
         code = request.query_params.get("code")
         if not code:
-            return _page("Sign-in did not finish", _p("The identity provider did not sign you in."), 401)
+            return page("Sign-in did not finish", _p("The identity provider did not sign you in."), 401)
         claims = await self._signed_in(code, str(login["pkce"]))
         if claims is None:
-            return _page("Sign-in did not finish", _p("The identity provider's answer could not be checked."), 401)
+            return page("Sign-in did not finish", _p("The identity provider's answer could not be checked."), 401)
         if [claims["iss"], claims["sub"]] != login["who"]:
             logger.warning("a connect link was opened by another identity than the one it was made for; refused")
-            return _page(
+            return page(
                 "This link is for someone else",
                 _p(
                     "You signed in as another person than the one this link was made for. Nothing was stored. "
@@ -160,7 +141,7 @@ class ConnectPages:
                 403,
             )
         if not await self._service.store.spend_link(str(login["link"]), int(login["link_exp"])):
-            return _page("This link was used already", _p("Each link works once. Ask your assistant again."), 410)
+            return page("This link was used already", _p("Each link works once. Ask your assistant again."), 410)
         csrf = secrets.token_urlsafe(24)
         session = self._sessions.sign({"who": login["who"], "csrf": csrf})
         bound = await self._service.store.lookup(claims["iss"], claims["sub"])
@@ -207,7 +188,7 @@ class ConnectPages:
         )
         if bound:
             body += _p("A key is connected for you already; a new one replaces it.") + self._disconnect_form(token)
-        return _page("Connect your Civis account", body, status)
+        return page("Connect your Civis account", body, status)
 
     @staticmethod
     def _disconnect_form(token: str) -> str:
@@ -221,14 +202,14 @@ class ConnectPages:
         """The signed-in person, their CSRF token and the form, or the refusal to send."""
         origin = request.headers.get("origin")
         if origin is not None and origin != self._origin:
-            return _page("Refused", _p("This form may only be sent from this site."), 403)
+            return page("Refused", _p("This form may only be sent from this site."), 403)
         session = self._sessions.open(request.cookies.get(_SESSION_COOKIE, ""))
         if session is None:
-            return _page("Sign in first", _p("Your sign-in here has expired. Open the link from your assistant."), 401)
+            return page("Sign in first", _p("Your sign-in here has expired. Open the link from your assistant."), 401)
         async with request.form(max_files=0, max_fields=4, max_part_size=4096) as form:
             fields = {name: value for name, value in form.items() if isinstance(value, str)}
         if not secrets.compare_digest(fields.get("csrf", ""), str(session["csrf"])):
-            return _page("Refused", _p("This form did not come from the page we gave you. Nothing was stored."), 403)
+            return page("Refused", _p("This form did not come from the page we gave you. Nothing was stored."), 403)
         return list(session["who"]), str(session["csrf"]), fields
 
     async def save_key(self, request: Request) -> Response:
@@ -252,7 +233,7 @@ class ConnectPages:
         body = _p(
             f"Your Civis key is connected (Civis user {user_id}). Go back to your assistant and ask again."
         ) + self._disconnect_form(html.escape(csrf))
-        return _page("Connected", body)
+        return page("Connected", body)
 
     async def disconnect(self, request: Request) -> Response:
         checked = await self._session(request)
@@ -261,7 +242,7 @@ class ConnectPages:
         (issuer, subject), _, _ = checked
         removed = await self._service.store.revoke(issuer, subject)
         text = "Your Civis key was removed from this service." if removed else "No Civis key was connected for you."
-        return _page("Disconnected", _p(text + " Your assistant will ask you to connect before its next call."))
+        return page("Disconnected", _p(text + " Your assistant will ask you to connect before its next call."))
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
