@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from civis_mcp import __version__
 from civis_mcp.api.redaction import Redactor
+from civis_mcp.api.tls import AGENT_HEADERS, tls_context
 from civis_mcp.catalog import CatalogEntry, load_catalog, not_offered_reason, profile_entries, selected_entries
 from civis_mcp.clients import (
     CLIENTS,
@@ -182,7 +183,8 @@ def _check_key(doctor: Doctor, settings: Settings, sandbox: bool) -> None:
             f"{endpoint}users/me",
             auth=httpx.BasicAuth(key, ""),  # as every tool call sends it
             timeout=httpx.Timeout(min(settings.read_timeout, 30.0), connect=settings.connect_timeout),
-            headers={"User-Agent": f"civis-mcp/{__version__} doctor", "Accept": "application/json"},
+            headers={**AGENT_HEADERS, "User-Agent": f"{AGENT_HEADERS['User-Agent']} doctor"},
+            verify=tls_context(),
             follow_redirects=False,
         )
     except httpx.HTTPError as exc:

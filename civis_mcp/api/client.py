@@ -33,7 +33,6 @@ import anyio
 import httpx
 from pydantic import BaseModel
 
-from civis_mcp import __version__
 from civis_mcp.api.breaker import CircuitBreaker
 from civis_mcp.api.callers import CALLER_KEYS, CallerAuth, current_caller
 from civis_mcp.api.errors import (
@@ -47,7 +46,7 @@ from civis_mcp.api.errors import (
 from civis_mcp.api.redaction import Redactor
 from civis_mcp.api.retry import RetryPolicy, parse_retry_after
 from civis_mcp.api.retrying import CALL, CallFacts, Clock, RetryTransport, Sleep
-from civis_mcp.api.tls import tls_context
+from civis_mcp.api.tls import AGENT_HEADERS, tls_context
 from civis_mcp.api.trace import note_upstream
 from civis_mcp.api.wire import TooDeep, build_path, encode_query, snake_keys_within
 from civis_mcp.config import Settings
@@ -132,7 +131,7 @@ class CivisClient:
             # HTTP Basic with the key as user name and an empty password, as civis-python does.
             auth=CallerAuth() if per_caller else httpx.BasicAuth(key, "") if key is not None else None,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
+            headers=AGENT_HEADERS,
             transport=self._retrying,
             follow_redirects=False,
         )

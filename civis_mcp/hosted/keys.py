@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from civis_mcp import __version__
 from civis_mcp.api.callers import key_digest
-from civis_mcp.api.tls import tls_context
+from civis_mcp.api.tls import outbound_client
 
 __all__ = ["KeyCheckUnavailable", "KeyVerifier"]
 
@@ -46,13 +45,8 @@ class KeyVerifier:
         self._clock = clock
         self._known: dict[str, _Outcome] = {}
         self._pending: dict[str, asyncio.Future[int | None]] = {}
-        self._http = httpx.AsyncClient(
-            base_url=endpoint if endpoint.endswith("/") else endpoint + "/",
-            timeout=httpx.Timeout(10.0, connect=5.0),
-            headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
-            transport=transport,
-            verify=tls_context(),
-            follow_redirects=False,
+        self._http = outbound_client(
+            base_url=endpoint if endpoint.endswith("/") else endpoint + "/", transport=transport
         )
 
     async def aclose(self) -> None:

@@ -20,8 +20,7 @@ import httpx
 import jwt
 from mcp.server.auth.provider import AccessToken
 
-from civis_mcp import __version__
-from civis_mcp.api.tls import tls_context
+from civis_mcp.api.tls import outbound_client
 
 __all__ = ["ALGORITHMS", "IssuerMetadata", "JwtVerifier", "discover"]
 
@@ -107,13 +106,7 @@ class JwtVerifier:
         self._keys: jwt.PyJWKSet | None = None
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(10.0, connect=5.0),
-            headers={"User-Agent": f"civis-mcp/{__version__}", "Accept": "application/json"},
-            transport=transport,
-            verify=tls_context(),
-            follow_redirects=False,
-        )
+        self.http = outbound_client(transport=transport)
 
     async def metadata(self) -> IssuerMetadata:
         if self._metadata is None:
