@@ -168,7 +168,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        if _in_memory_demo(config):
+        copied = _in_memory_demo(config)
+        if copied:
             self.store, self.hosts = _copy_of_demo()
             fresh = False
         else:
@@ -176,7 +177,7 @@ class Sandbox:
             fresh = self.store.get_meta("seeded_at") is None
             self.hosts = open_hosts(config, fresh=fresh)
         self.warehouse = self.hosts.warehouse
-        self.seeded = _in_memory_demo(config)
+        self.seeded = copied  # a copy of the demo state counts as seeded now
         if fresh:
             if config.seed_demo_data:
                 seed_demo(self.store, self.hosts)
