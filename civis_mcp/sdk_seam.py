@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -160,22 +159,16 @@ def make_tool(
 
 
 class LazyTools(ToolManager):
-    """A tool table that builds each offered tool on first use (``build``); tools not offered do not exist."""
+    """A tool table of the offered tools, each built by ``build`` when first asked for (``build`` keeps what it built:
+    ``tools.build_named_tool`` builds each tool once per process); tools not offered do not exist."""
 
     def __init__(self, names: Iterable[str], build: Callable[[str], Tool]) -> None:
         super().__init__(warn_on_duplicate_tools=False)
         self._offered = frozenset(names)
         self._build = build
-        self._lock = threading.Lock()
 
     def get_tool(self, name: str) -> Tool | None:
-        tool = self._tools.get(name)
-        if tool is None and name in self._offered:
-            with self._lock:
-                tool = self._tools.get(name)
-                if tool is None:
-                    tool = self._tools[name] = self._build(name)
-        return tool
+        return self._build(name) if name in self._offered else None
 
     def list_tools(self) -> list[Tool]:
         return [tool for name in sorted(self._offered) if (tool := self.get_tool(name)) is not None]
