@@ -739,11 +739,6 @@ def serve_params(fake: FakeCivis, *flags: str, **env: str) -> StdioServerParamet
     )
 
 
-async def listed_tools(params: StdioServerParameters) -> set[str]:
-    async with Client(params) as client:
-        return {tool.name for tool in (await client.list_tools()).tools}
-
-
 async def refused_call(client: Client, tool: str, arguments: dict[str, Any]) -> str:
     """Call a tool the server does not offer; the SDK answers with an error result or raises. Return its text."""
     try:

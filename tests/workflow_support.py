@@ -1,5 +1,5 @@
-"""Helpers for the workflow tests (no tests here): a sandbox that records every HTTP request it serves, MCP clients
-of civis-mcp pointed at it (in process or over stdio), fence parsing, file uploads and long logs.
+"""Helpers for the workflow tests (no tests here): a sandbox that records every HTTP request it serves, an in-process
+MCP client of civis-mcp pointed at it, fence parsing, file uploads and long logs.
 
 The recorder is a middleware of the sandbox's ASGI app (``create_app``'s hook), so it sees every request that reaches
 the sandbox, whether it came from an in-process civis-mcp or from a ``civis-mcp serve`` subprocess: tests use it to
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from mcp import Client, StdioServerParameters, types
+from mcp import Client, types
 from mcp_types import CallToolResult
 from pydantic import SecretStr
 from starlette.middleware import Middleware
@@ -141,16 +140,6 @@ def client(sandbox: RunningSandbox, *, budget: int | None = None, elicitation: A
     if budget is not None:  # a copy is not validated: budgets below an operator's minimum cut a few items for tests
         settings = settings.model_copy(update={"result_budget": budget})
     return Client(build_server(settings), elicitation_callback=elicitation)
-
-
-def stdio_client(sandbox: RunningSandbox, elicitation: Any = accept_everything) -> Client:
-    """``civis-mcp serve`` in a subprocess over stdio, configured for the sandbox."""
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "civis_mcp", "serve", "--log-level", "WARNING"],
-        env={"CIVIS_API_KEY": sandbox.api_key, "CIVIS_API_ENDPOINT": sandbox.url},
-    )
-    return Client(params, elicitation_callback=elicitation)
 
 
 def text_of(result: CallToolResult) -> str:
