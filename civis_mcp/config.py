@@ -45,6 +45,8 @@ DEFAULT_FILE_MAX_BYTES = 1024**3
 DEFAULT_FILE_TYPES = frozenset({"csv", "tsv", "txt", "psv", "csv.gz", "tsv.gz", "txt.gz", "psv.gz"})
 """File name endings ``imports_load_file`` reads by default (compared in lower case)."""
 MIN_RESULT_BUDGET = 2_000
+LONGEST_WAIT_PAUSE = 10.0
+"""Seconds: the longest pause of ``imports_wait_for_run`` between two reads of a run."""
 """Below this, a result cannot keep even its identifying fields and the note saying what was cut."""
 
 
@@ -222,6 +224,13 @@ class Settings(BaseSettings):
         frozenset[str], BeforeValidator(lambda v: _names(v) or frozenset()), Kind("comma-separated tool names")
     ] = Field(frozenset(), description="comma-separated destructive tools that run without a human's confirmation")
     confirm_timeout: Seconds = Field(300.0, gt=0, description="seconds to wait for the human's confirmation")
+    wait_first_poll: Seconds = Field(
+        0.25,
+        gt=0,
+        le=LONGEST_WAIT_PAUSE,
+        description="seconds imports_wait_for_run waits before it reads a run again; each pause after that is twice "
+        f"as long, up to {LONGEST_WAIT_PAUSE:g} s",
+    )
     audit_log: Annotated[Path | None, _text(Path), Kind("a file path")] = Field(
         None, description="file that gets a JSON line before and after every write and guarded call"
     )

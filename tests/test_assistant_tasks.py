@@ -71,7 +71,7 @@ class Session:
 
 @pytest.fixture
 def rec() -> Iterator[Recorded]:
-    with recorded_sandbox(run_step_seconds=0.05) as recorded:
+    with recorded_sandbox(run_step_seconds=0.01) as recorded:
         yield recorded
 
 

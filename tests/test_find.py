@@ -29,7 +29,7 @@ FULL_SPEC = json.loads(Path(API_SPEC_PATH).read_text(encoding="utf-8"))
 
 @pytest.fixture
 def rec() -> Iterator[Recorded]:
-    with recorded_sandbox(run_step_seconds=0.05) as recorded:
+    with recorded_sandbox(run_step_seconds=0.01) as recorded:
         yield recorded
 
 

@@ -39,7 +39,7 @@ from civis_mcp.sandbox import demo as d
 from civis_mcp.server import build_server
 from civis_mcp.workflows.local_files import AllowedDirectories, FileLimits, find_file
 from civis_mcp.workflows.runs import WorkflowError
-from tests.workflow_support import Recorded, recorded_sandbox, split_fences, text_of
+from tests.workflow_support import FAST_FIRST_POLL, Recorded, recorded_sandbox, split_fences, text_of
 
 TOOL = "imports_load_file"
 SECRET = "TOP-SECRET-OUTSIDE-THE-ROOT"
@@ -106,7 +106,11 @@ def stdio(sandbox: Recorded, *args: str, roots: Any = None, elicitation: Any = N
 
 def in_process(sandbox: Recorded, **settings: Any) -> Any:
     return build_server(
-        Settings(api_key=SecretStr(sandbox.sandbox.api_key), api_endpoint=sandbox.sandbox.url, **settings)
+        Settings(
+            api_key=SecretStr(sandbox.sandbox.api_key),
+            api_endpoint=sandbox.sandbox.url,
+            **{"wait_first_poll": FAST_FIRST_POLL, **settings},
+        )
     )
 
 

@@ -77,14 +77,14 @@ NO_FIX_NOTE = "No automatic fix is known"
 
 @pytest.fixture
 def rec() -> Iterator[Recorded]:
-    with recorded_sandbox(run_step_seconds=0.05) as recorded:
+    with recorded_sandbox(run_step_seconds=0.01) as recorded:
         yield recorded
 
 
 @pytest.fixture
 def slow_rec() -> Iterator[Recorded]:
-    """Runs spend 0.3 s queued and 0.3 s running: a wait sees them queued or running before they end."""
-    with recorded_sandbox(run_step_seconds=0.3) as recorded:
+    """Runs spend 0.15 s queued and 0.15 s running: a wait sees them queued or running before they end."""
+    with recorded_sandbox(run_step_seconds=0.15) as recorded:
         yield recorded
 
 
@@ -598,27 +598,29 @@ async def test_wait_sends_progress_the_client_sees(slow_rec: Recorded) -> None:
 
 
 async def test_wait_gives_up_at_its_timeout(rec: Recorded) -> None:
-    async with client(rec.sandbox) as mcp:
+    # The default schedule scaled down five times: first pause 0.05 s instead of 0.25 s, timeout 0.3 s instead of 1.5.
+    async with client(rec.sandbox, wait_first_poll=0.05) as mcp:
         mark = rec.requests.mark()
         waited = await call(
             mcp,
             "imports_wait_for_run",
             import_id=d.DEMO_GDOC_IMPORT_ID,
             run_id=d.DEMO_RUNNING_RUN_ID,  # seeded "running", never ends by itself
-            timeout_seconds=1.5,
+            timeout_seconds=0.3,
         )
     assert waited["finished"] is False
     assert waited["run"]["state"] == "running" and waited["run"]["id"] == d.DEMO_RUNNING_RUN_ID
     # It polls once more at the deadline (not an interval before it), so it waits the timeout; the last poll is
-    # the one at the deadline (0, 0.25, 0.75 and 1.5 s), not one more interval on.
-    assert waited["waited_seconds"] >= 1.5
+    # the one at the deadline (0, 0.05, 0.15 and 0.3 s), not one more interval on.
+    assert waited["waited_seconds"] >= 0.3
     polls = rec.requests.to(f"/imports/{d.DEMO_GDOC_IMPORT_ID}/runs", mark)
-    assert 2 <= len(polls) <= 4 and polls[-1].at - polls[0].at >= 1.5, polls
+    assert 2 <= len(polls) <= 4 and polls[-1].at - polls[0].at >= 0.3, polls
+    assert polls[1].at - polls[0].at < 0.2, polls  # the first pause is the setting's 0.05 s, not the default 0.25 s
     assert "still running" in waited["note"]
     # The call that goes on waiting: the same arguments, with the run pinned.
     assert waited["note"].endswith(
         f"call imports_wait_for_run(import_id={d.DEMO_GDOC_IMPORT_ID}, run_id={d.DEMO_RUNNING_RUN_ID}, "
-        "timeout_seconds=1.5) again."
+        "timeout_seconds=0.3) again."
     )
 
 
@@ -626,23 +628,23 @@ async def test_a_wait_sends_progress_between_polls_so_the_stream_is_never_idle_l
     slow_rec: Recorded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Scaled down from 5 s: a pause longer than the keep-alive is cut into slices, each followed by progress.
-    monkeypatch.setattr(wait_module, "KEEPALIVE_SECONDS", 0.1)
+    monkeypatch.setattr(wait_module, "KEEPALIVE_SECONDS", 0.02)
     seen: list[str | None] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(message)
 
     polls_path = f"/imports/{d.DEMO_GDOC_IMPORT_ID}/runs"  # the wait reads the import's runs
-    async with client(slow_rec.sandbox) as mcp:
+    async with client(slow_rec.sandbox, wait_first_poll=0.05) as mcp:
         mark = slow_rec.requests.mark()
         result = await mcp.call_tool(
             "imports_wait_for_run",
-            {"import_id": d.DEMO_GDOC_IMPORT_ID, "run_id": d.DEMO_RUNNING_RUN_ID, "timeout_seconds": 1.5},
+            {"import_id": d.DEMO_GDOC_IMPORT_ID, "run_id": d.DEMO_RUNNING_RUN_ID, "timeout_seconds": 0.3},
             progress_callback=on_progress,
         )
     assert not result.is_error, text_of(result)
     polls = slow_rec.requests.to(polls_path, mark)
-    # Polls at about 0, 0.25, 0.75 and 1.5 s (backing off); progress also inside each pause (all longer than 0.1 s).
+    # Polls at about 0, 0.05, 0.15 and 0.3 s (backing off); progress also inside each pause (all longer than 0.02 s).
     assert polls and len(seen) >= len(polls) + 3, (len(seen), len(polls))
     assert all(_PROGRESS.fullmatch(message or "") for message in seen), seen
 
@@ -674,7 +676,7 @@ async def test_a_cancelled_wait_stops_polling_and_the_server_keeps_serving(slow_
                 progress_callback=on_progress,
             )
 
-        # Cancelled once it has reported two polls (at 0 and 0.25 s), whatever the machine's speed.
+        # Cancelled once it has reported two polls (at 0 and 0.02 s), whatever the machine's speed.
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 group.start_soon(wait)
@@ -683,8 +685,8 @@ async def test_a_cancelled_wait_stops_polling_and_the_server_keeps_serving(slow_
         cancelled_at = time.monotonic()
         before = slow_rec.requests.to(polls_path, mark)
         assert len(before) >= 2, before
-        # A wait still running would poll again within 1.5 s (its pauses grow 0.25, 0.5, 1, 2 s): give it 2 s.
-        await anyio.sleep(2.0)
+        # A wait still running would poll again within 0.3 s (its pauses grow 0.04, 0.08, 0.16 s): give it 0.5 s.
+        await anyio.sleep(0.5)
         after = [seen for seen in slow_rec.requests.to(polls_path, mark) if seen.at > cancelled_at + 0.1]
         assert after == [], after
         still = await call(mcp, "imports_get", id=d.DEMO_GDOC_IMPORT_ID)

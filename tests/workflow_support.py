@@ -111,7 +111,7 @@ class Recorded:
 
 
 @contextmanager
-def recorded_sandbox(run_step_seconds: float = 0.05, *, manual_clock: bool = False) -> Iterator[Recorded]:
+def recorded_sandbox(run_step_seconds: float = 0.01, *, manual_clock: bool = False) -> Iterator[Recorded]:
     """A sandbox on 127.0.0.1 whose every served request is recorded. With ``manual_clock`` its runs move only when
     the test calls ``advance`` (see ``advance_runs``)."""
     requests = Requests()
@@ -133,10 +133,20 @@ async def accept_everything(context: Any, params: types.ElicitRequestParams) -> 
     return types.ElicitResult(action="accept", content={"confirm": True})
 
 
-def client(sandbox: RunningSandbox, *, budget: int | None = None, elicitation: Any = accept_everything) -> Client:
+FAST_FIRST_POLL = 0.02
+"""Seconds: the tests' ``wait_first_poll``, so a wait sees a test's short sandbox run end as soon as it does."""
+
+
+def client(
+    sandbox: RunningSandbox,
+    *,
+    budget: int | None = None,
+    elicitation: Any = accept_everything,
+    wait_first_poll: float = FAST_FIRST_POLL,
+) -> Client:
     """An in-process MCP client of civis-mcp configured for the sandbox; it says yes to every confirmation unless
     told otherwise (the workflow tests are about workflows; the guard has its own tests)."""
-    settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url)
+    settings = Settings(api_key=SecretStr(sandbox.api_key), api_endpoint=sandbox.url, wait_first_poll=wait_first_poll)
     if budget is not None:  # a copy is not validated: budgets below an operator's minimum cut a few items for tests
         settings = settings.model_copy(update={"result_budget": budget})
     return Client(build_server(settings), elicitation_callback=elicitation)

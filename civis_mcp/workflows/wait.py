@@ -1,7 +1,8 @@
 """``imports_wait_for_run``: poll a run until it ends, with progress notifications to the client.
 
-Polling backs off (``WaitSchedule``: 0.25, 0.5, 1, 2, 4, 8, then every 10 s) so a short run is seen ending within a
-quarter of a second and a long run costs few requests. A client that cancels the call cancels the wait at the next
+Polling backs off (``WaitSchedule``: by default 0.25, 0.5, 1, 2, 4, 8, then every 10 s) so a short run is seen ending
+within a quarter of a second and a long run costs few requests; the first pause is a setting
+(``CIVIS_MCP_WAIT_FIRST_POLL``), the rest follow from it. A client that cancels the call cancels the wait at the next
 await: nothing is left running.
 
 One call waits at most ``timeout_seconds``, 25 s by default: over HTTP a proxy with an idle timeout (60 s is common)
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from civis_mcp.config import LONGEST_WAIT_PAUSE
 from civis_mcp.state import AppState
 from civis_mcp.untrusted import fence_inline
 from civis_mcp.vocabulary import ENDED_RUN_STATES
@@ -26,7 +28,7 @@ from civis_mcp.workflows.models import RowCounts, WaitParams, WaitResult
 from civis_mcp.workflows.rows import read_row_counts
 from civis_mcp.workflows.runs import WorkflowError, find_run, read_run
 
-__all__ = ["DEFAULT_SCHEDULE", "WaitSchedule", "wait_for_run"]
+__all__ = ["WaitSchedule", "wait_for_run"]
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 KEEPALIVE_SECONDS = 5.0
@@ -37,9 +39,9 @@ class WaitSchedule:
     """When to re-poll a run: ``first`` seconds after the first read, each pause ``factor`` times the one before,
     never more than ``longest``."""
 
-    first: float = 0.25
+    first: float
     factor: float = 2.0
-    longest: float = 10.0
+    longest: float = LONGEST_WAIT_PAUSE
 
     def __post_init__(self) -> None:
         if not (0 < self.first <= self.longest and self.factor >= 1):
@@ -49,15 +51,11 @@ class WaitSchedule:
         return min(interval * self.factor, self.longest)
 
 
-DEFAULT_SCHEDULE = WaitSchedule()
-
-
 async def wait_for_run(
     state: AppState,
     params: WaitParams,
     progress: Progress,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-    schedule: WaitSchedule = DEFAULT_SCHEDULE,
 ) -> WaitResult:
     found = await find_kind(state, params.import_id, Kind(params.kind) if params.kind else None)
     if found is None:
@@ -76,6 +74,7 @@ async def wait_for_run(
         await progress(min(waited, params.timeout_seconds), params.timeout_seconds, message)
         return waited
 
+    schedule = WaitSchedule(first=state.settings.wait_first_poll)
     interval = schedule.first
     while True:
         waited = await report()
