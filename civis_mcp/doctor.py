@@ -3,7 +3,8 @@
 It checks, in order: Python and the install (the catalog, the command a client will run); the configuration (the
 same environment variables and flags as ``serve``); the endpoint and the key (``GET /users/me``: who the key belongs
 to); which tools are offered and why the others are not (``--expect TOOL`` fails when one you need is switched off);
-and a real MCP handshake with the command, over stdio, as a client would start it. Then it prints ready-to-paste
+and a real MCP handshake with the command, over stdio, as a client would start it (not tried while the key or the
+endpoint fails: every call would fail, so a passing handshake would only mislead). Then it prints ready-to-paste
 configurations for every client with the absolute command path of this install; the key is never printed.
 
 The exit status is 0 when every check passed and 1 otherwise, so CI can run it. ``--sandbox`` checks against an
@@ -42,7 +43,7 @@ from civis_mcp.untrusted import one_line
 
 __all__ = ["Check", "Doctor", "command_of_this_install", "run_doctor"]
 
-Status = Literal["ok", "warn", "FAIL"]
+Status = Literal["ok", "warn", "skip", "FAIL"]
 _HANDSHAKE_TIMEOUT = 60.0
 _KEY_HELP = (
     "Create one in Civis Platform (your name, top right > My Profile > API Keys); it needs read access to the "
@@ -119,7 +120,11 @@ def run_doctor(
                 )
             _check_key(doctor, checked, sandbox)
         offered = _check_tools(doctor, settings, expect)
-        _check_handshake(doctor, command, len(offered))
+        unusable = [check.name for check in doctor.failed if check.name in ("endpoint", "key")]
+        if unusable:
+            doctor.report("skip", "mcp", f"not tried: every tool call would fail until the {unusable[0]} is fixed.")
+        else:
+            _check_handshake(doctor, command, len(offered))
     failures = doctor.failed
     out.write(
         f"\n{len(failures)} problem(s): {', '.join(check.name for check in failures)}.\n"

@@ -1,9 +1,10 @@
 """``civis-mcp doctor`` at its boundary, the command's exit status and output: it passes on a working setup and fails
 with a precise reason on each broken one (no key, rejected key, unreachable endpoint, a tool switched off, a bad
-setting), and never prints the key. Each run also makes a real MCP handshake with the command it prints.
+setting), and never prints the key. A run whose key works also makes a real MCP handshake with the command it prints
+(a subprocess, as a client starts it); one whose key or endpoint fails says the handshake was not tried.
 
-The working sandbox setup runs as a subprocess, as a user types it; the other cases call the same entry point
-(``civis_mcp.cli.main``) in this process with the environment they name, which spares a Python start each.
+Each case calls the command's entry point (``civis_mcp.cli.main``) in this process with the environment it names,
+which spares a Python start each; the process's own exit status is checked in tests/test_first_hour.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from civis_mcp.config import Settings
 from civis_mcp.doctor import command_of_this_install
 from civis_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 from tests.conftest import Command, Done
-from tests.test_first_hour import civis_mcp
 
 SECRET = "doctor-secret-key-5150"
 
@@ -49,8 +49,8 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_working_sandbox_setup_passes_and_prints_a_configuration_per_client() -> None:
-    done = civis_mcp("doctor", "--sandbox")
+def test_a_working_sandbox_setup_passes_and_prints_a_configuration_per_client(doctor: Doctor) -> None:
+    done = doctor("--sandbox")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Everything works." in done.stdout
     assert "accepted: you are Riley Analyst (ranalyst, user 1001)" in done.stdout
@@ -78,12 +78,14 @@ def test_no_key_fails_and_says_where_to_get_one(doctor: Doctor) -> None:
     assert "FAIL  key       CIVIS_API_KEY is not set" in done.stdout
     assert "My Profile > API Keys" in done.stdout
     assert "1 problem(s): key." in done.stdout
+    assert "skip  mcp       not tried: every tool call would fail until the key is fixed." in done.stdout
 
 
 def test_a_rejected_key_fails_as_rejected(sandbox: RunningSandbox, doctor: Doctor) -> None:
     done = doctor(env={"CIVIS_API_KEY": "not-the-key-1234", "CIVIS_API_ENDPOINT": sandbox.url})
     assert done.returncode == 1
     assert "FAIL  key       Civis rejected the key (HTTP 401)" in done.stdout
+    assert "skip  mcp       not tried: every tool call would fail until the key is fixed." in done.stdout
     assert "not-the-key-1234" not in done.stdout + done.stderr
 
 
@@ -92,6 +94,7 @@ def test_an_unreachable_endpoint_fails_as_unreachable(doctor: Doctor) -> None:
     done = doctor(env={"CIVIS_API_KEY": SECRET, "CIVIS_API_ENDPOINT": url})
     assert done.returncode == 1
     assert f"FAIL  endpoint  could not reach {url} (ConnectError" in done.stdout
+    assert "skip  mcp       not tried: every tool call would fail until the endpoint is fixed." in done.stdout
     assert SECRET not in done.stdout + done.stderr
 
 
