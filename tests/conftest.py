@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import compileall
+import io
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +80,8 @@ def command(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
                 monkeypatch.delenv(key)
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
+        # An empty standard input, as a closed pipe gives it: `serve` over stdio starts, logs, reads the end and stops.
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO()))
         capsys.readouterr()
         root = logging.getLogger()
         handlers, level = root.handlers[:], root.level
@@ -97,8 +101,6 @@ def _forget_civis_lazy_modules() -> None:
     hypothesis looks at every module in ``sys.modules`` for constants, which touches them: about a second of CPU per
     test process (``civis.workflows`` builds its schemas) and two deprecation warnings, for modules no test uses. They
     leave ``sys.modules`` but stay reachable as attributes of ``civis``, where they still load on first touch."""
-    import sys
-
     import civis
 
     for name in ("futures", "io", "ml", "parallel", "utils", "workflows"):

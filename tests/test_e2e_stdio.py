@@ -1,9 +1,9 @@
 """End to end: the SDK's Client starts `civis-mcp serve` over stdio, against a fake Civis API on 127.0.0.1.
 
 One session does what every part of the product shares over this transport (listing, reads, paging, a create, a
-confirmed removal, errors, a refused typo) and proves the key never reaches results, errors or the server's log. What
-does not depend on the transport is tested in process elsewhere; a missing key is tested here, in process, on the
-server ``serve`` builds.
+confirmed removal, errors, a refused typo, hostile arguments: a 10 MB line, a quoted number, deep nesting) and proves
+the key never reaches results, errors or the server's log. What does not depend on the transport is tested in process
+elsewhere; a missing key is tested here, in process, on the server ``serve`` builds.
 """
 
 from __future__ import annotations
@@ -140,6 +140,18 @@ async def test_one_session_lists_calls_confirms_and_never_leaks_the_key(fake: Fa
             assert typo.is_error
             assert "column_delimiter" in text_of(typo)
 
+            # Hostile arguments through the pipe (a 10 MB line, a quoted number, deep nesting): refused, nothing sent.
+            huge_name = await client.call_tool("imports_get", {"id": 7, "n" * 10_000_000: 1})
+            quoted = await client.call_tool("imports_get", {"id": "7"})
+            deep: dict[str, Any] = {}
+            for _ in range(100):
+                deep = {"nested": deep}
+            too_deep = await client.call_tool("imports_post_syncs", {"id": 7, "source": deep})
+            assert huge_name.is_error and len(text_of(huge_name)) < 500
+            assert "10,000,000 characters" in text_of(huge_name)
+            assert quoted.is_error and 'got "7"' in text_of(quoted)
+            assert too_deep.is_error and "nests deeper than 16 levels" in text_of(too_deep)
+
             echoed = await client.call_tool("imports_get", {"id": 1})
             echoed_error = await client.call_tool("imports_get", {"id": 2})
         server_log.seek(0)
@@ -147,6 +159,7 @@ async def test_one_session_lists_calls_confirms_and_never_leaks_the_key(fake: Fa
 
     by_route = {(r.method, r.path): r for r in fake.requests}
     assert ("PATCH", "/imports/files/csv/1") not in by_route  # the misspelt call sent nothing
+    assert not any(r.path.startswith("/imports/7") for r in fake.requests)  # nor did the hostile ones
     listing = by_route[("GET", "/imports")]
     assert sorted(listing.query) == [("hidden", "False"), ("limit", "2"), ("page_num", "2")]
     assert by_route[("POST", "/imports/files/csv")].json == {

@@ -182,11 +182,6 @@ async def _session_log(
     return (await _session(*args, tool=tool, arguments=arguments, env=env))[1]
 
 
-async def _session_json(*args: str) -> dict[str, Any]:
-    """Start ``civis-mcp ARGS`` as a stdio client would and read the demo CSV import."""
-    return (await _session(*args, tool="imports_get_files_csv"))[0]
-
-
 async def _session(
     *args: str, tool: str, arguments: dict[str, Any] | None = None, env: dict[str, str] | None = None
 ) -> tuple[dict[str, Any], str]:
@@ -226,13 +221,10 @@ async def test_debug_logs_one_line_per_upstream_request() -> None:
     assert "HTTP Request" not in log and "httpcore" not in log
 
 
-async def test_without_a_key_outside_the_sandbox_the_warning_stays() -> None:
-    with tempfile.TemporaryFile("w+") as log:
-        params = StdioServerParameters(command=sys.executable, args=["-m", "civis_mcp", "serve"], env={})
-        async with Client(stdio_client(params, errlog=log)) as client:
-            await client.list_tools()
-        log.seek(0)
-        assert "CIVIS_API_KEY is not set" in log.read()
+def test_without_a_key_outside_the_sandbox_the_warning_stays(command: Command) -> None:
+    done = command("serve")  # in process, its standard input at its end: it starts, logs and stops
+    assert done.returncode == 0, done.stderr
+    assert "CIVIS_API_KEY is not set" in done.stderr
 
 
 # --- --sandbox-db: its files are made, named and reset together ------------------------------------------------------
@@ -256,9 +248,10 @@ async def test_the_sandbox_state_file_keeps_changes_across_restarts_and_deleting
         kept = api.get(f"imports/files/csv/{DEMO_CSV_IMPORT_ID}", auth=(restarted.api_key, ""))
     assert kept.status_code == 200 and kept.json()["name"] == "kept", kept.text
 
-    state.unlink()  # the obvious way to start over
-    again = await _session_json("serve", "--sandbox", "--sandbox-db", str(state))
-    assert again["name"] != "kept"
+    state.unlink()  # the obvious way to start over (started again in process, as above)
+    with running_sandbox(SandboxConfig(db_path=state)) as fresh, loopback.client(base_url=fresh.url) as api:
+        again = api.get(f"imports/files/csv/{DEMO_CSV_IMPORT_ID}", auth=(fresh.api_key, ""))
+    assert again.status_code == 200 and again.json()["name"] != "kept", again.text
     with sqlite3.connect(warehouse) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,9 +32,8 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters, types
+from mcp import Client, types
 from mcp.client.session import ClientRequestContext, ElicitationFnT
-from mcp.client.stdio import stdio_client
 from mcp.server import MCPServer
 from mcp.shared.exceptions import MCPError
 from pydantic import SecretStr
@@ -50,6 +46,7 @@ from civis_mcp.config import Settings
 from civis_mcp.operations import OPERATIONS, Safety, Toolset
 from civis_mcp.server import build_server, check_settings
 from civis_mcp.workflows import WORKFLOWS
+from tests.conftest import Command
 from tests.fake_civis import FakeCivis, Reply, running_fake_civis
 from tests.guard_fixtures import (
     CASES,
@@ -728,15 +725,7 @@ def test_check_settings_rejects_unknown_and_non_destructive_names() -> None:
     check_settings(settings(allow_unconfirmed=DESTRUCTIVE))  # every guarded tool together is fine
 
 
-# --- stdio: the command line ------------------------------------------------------------------------------------------
-
-
-def serve_params(fake: FakeCivis, *flags: str, **env: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "civis_mcp", "serve", *flags],
-        env={"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url, **env},
-    )
+# --- serve: the command line -----------------------------------------------------------------------------------------
 
 
 async def refused_call(client: Client, tool: str, arguments: dict[str, Any]) -> str:
@@ -749,20 +738,32 @@ async def refused_call(client: Client, tool: str, arguments: dict[str, Any]) -> 
     return text_of(result)
 
 
-async def test_serve_allow_unconfirmed_over_stdio(world: CivisWorld, fake: FakeCivis) -> None:
-    params = serve_params(fake, "--allow-unconfirmed", "imports_post_cancel")
-    with tempfile.TemporaryFile("w+") as log:
-        async with Client(stdio_client(params, errlog=log)) as client:
-            cancelled = await client.call_tool("imports_post_cancel", {"id": IMPORT_ID})
-            archived = await client.call_tool("imports_put_archive", {"id": IMPORT_ID, "status": True})
-        log.seek(0)
-        log_text = log.read()
+def test_serve_allow_unconfirmed_says_so_at_start_up(fake: FakeCivis, command: Command) -> None:
+    done = command(
+        "serve",
+        "--allow-unconfirmed",
+        "imports_post_cancel",
+        env={"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "run WITHOUT a human's confirmation (--allow-unconfirmed): imports_post_cancel" in done.stderr
+    assert KEY not in done.stderr + done.stdout
 
-    assert "run WITHOUT a human's confirmation (--allow-unconfirmed): imports_post_cancel" in log_text
+
+async def test_serve_allow_unconfirmed_runs_that_tool_alone_without_a_human(
+    world: CivisWorld, fake: FakeCivis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server ``civis-mcp serve --allow-unconfirmed imports_post_cancel`` runs, in process, to a client that
+    # cannot confirm (the stdio transport adds nothing here; tests/test_e2e_stdio.py covers it).
+    monkeypatch.setenv("CIVIS_API_KEY", KEY)
+    monkeypatch.setenv("CIVIS_API_ENDPOINT", fake.url)
+    async with Client(build_server(serve_settings(["--allow-unconfirmed", "imports_post_cancel"]))) as client:
+        cancelled = await client.call_tool("imports_post_cancel", {"id": IMPORT_ID})
+        archived = await client.call_tool("imports_put_archive", {"id": IMPORT_ID, "status": True})
+
     assert not cancelled.is_error, text_of(cancelled)
     assert archived.is_error and "this client cannot ask" in text_of(archived)
     assert writes(fake) == [CASES["imports_post_cancel"].expected]
-    assert KEY not in log_text
 
 
 async def test_serve_read_only_lists_and_runs_only_reads(
@@ -877,15 +878,14 @@ def test_serve_rejects_bad_names_with_exit_code_2(
         assert needle in out.err, (name, needle, out.err)
 
 
-def test_serve_reports_an_unwritable_audit_log_at_start_up() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "civis_mcp", "serve", "--audit-log", "/proc/nope/x.jsonl"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,  # end of input: the server starts, logs, and stops
-        env={"PATH": "/usr/bin:/bin", "CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": "http://127.0.0.1:9/"},
+def test_serve_reports_an_unwritable_audit_log_at_start_up(command: Command) -> None:
+    done = command(  # end of input: the server starts, logs, and stops
+        "serve",
+        "--audit-log",
+        "/proc/nope/x.jsonl",
+        env={"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": "http://127.0.0.1:9/"},
     )
+    assert done.returncode == 0, done.stderr
     assert "The audit log /proc/nope/x.jsonl cannot be written" in done.stderr, done.stderr
     assert f"serving {len(ALL_TOOLS)} tools" in done.stderr  # it still serves, every tool
     assert done.stdout == ""

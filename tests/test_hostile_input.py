@@ -12,18 +12,18 @@ What the groups prove, each counting the requests the fake Civis received:
   variation selectors or tag characters leaves nothing in results or in the confirmation question, a key split by
   zero-width characters is redacted, and a hostile HTTP reason phrase (or a key named in a shape error) stays inside
   a fence;
-* over stdio too (``civis-mcp serve`` as a subprocess), hostile arguments never reach Civis.
+* over stdio too (``civis-mcp serve`` as a subprocess), hostile arguments never reach Civis: that part is in the one
+  stdio session, tests/test_e2e_stdio.py.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mcp import Client, StdioServerParameters, types
+from mcp import Client, types
 from pydantic import SecretStr
 
 from civis_mcp.api.redaction import REDACTED
@@ -318,22 +318,3 @@ async def test_civis_keys_named_in_a_shape_error_stay_inside_a_fence(fake: FakeC
     assert result.is_error and "does not match the documented response" in parts.outside
     assert any(evil in inside for inside in parts.inside)
     assert "imports_put_transfer" not in parts.outside
-
-
-async def test_over_stdio_hostile_arguments_are_refused_before_any_request(fake: FakeCivis) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "civis_mcp", "serve", "--log-level", "WARNING"],
-        env={"CIVIS_API_KEY": KEY, "CIVIS_API_ENDPOINT": fake.url},
-    )
-    async with Client(params) as client:
-        huge_name = await client.call_tool("imports_get", {"id": 7, "n" * 10_000_000: 1})
-        quoted = await client.call_tool("imports_get", {"id": "7"})
-        deep = await client.call_tool("imports_post_syncs", {"id": 7, "source": _nested(100)})
-        fake.route("GET", "/imports/7", Reply(200, IMPORT))
-        fine = await client.call_tool("imports_get", {"id": 7})
-    assert huge_name.is_error and len(text_of(huge_name)) < 500 and "10,000,000 characters" in text_of(huge_name)
-    assert quoted.is_error and 'got "7"' in text_of(quoted)
-    assert deep.is_error and "nests deeper than 16 levels" in text_of(deep)
-    assert not fine.is_error
-    assert [r.path for r in fake.requests] == ["/imports/7"]  # only the well-formed call reached Civis

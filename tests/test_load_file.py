@@ -1,8 +1,8 @@
 """imports_load_file: a local CSV into a table in one call, and only from where the person allows.
 
-Security first, at the boundary a real client uses (the SDK ``Client``: over stdio to ``civis-mcp serve`` for the
-escapes, in process on the server ``serve`` builds from its flags for the rest; against the sandbox on 127.0.0.1,
-whose every request is recorded):
+Security first, at the boundary a real client uses (the SDK ``Client``, in process, on the server ``serve`` builds
+from its flags; the stdio transport carries the same messages and has its own test, tests/test_e2e_stdio.py; against
+the sandbox on 127.0.0.1, whose every request is recorded):
 
 1. **Escapes are refused before anything is read or sent**: ``..``, a symlink out of the root, an absolute path
    elsewhere, a sibling directory whose name starts like the root's, Unicode look-alikes of ``/`` and ``.``; the root
@@ -21,7 +21,6 @@ has the row counts, a failure comes back diagnosed, and a run still going when t
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from mcp import Client, StdioServerParameters, types
+from mcp import Client, types
 from pydantic import SecretStr
 
 from civis_mcp.api.errors import ConfigurationError
@@ -90,20 +89,6 @@ def _roots(*uris: str) -> Any:
     return list_roots
 
 
-def stdio(sandbox: Recorded, *args: str, roots: Any = None, elicitation: Any = None, mode: str = "auto") -> Client:
-    """``civis-mcp serve`` over stdio against the recorded sandbox; a client with roots when ``roots`` is given."""
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "civis_mcp", "serve", "--log-level", "WARNING", *args],
-        env={
-            "CIVIS_API_KEY": sandbox.sandbox.api_key,
-            "CIVIS_API_ENDPOINT": sandbox.sandbox.url,
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-    )
-    return Client(params, list_roots_callback=roots, elicitation_callback=elicitation, mode=mode)  # type: ignore[arg-type]
-
-
 def in_process(sandbox: Recorded, **settings: Any) -> Any:
     return build_server(
         Settings(
@@ -130,12 +115,10 @@ def everything_said(result: types.CallToolResult) -> str:
     return text_of(result) + repr(result.structured_content)
 
 
-# --- 1. escapes, over stdio (this file's one stdio test) --------------------------------------------------------------
+# --- 1. escapes ------------------------------------------------------------------------------------------------------
 
 
-async def test_every_escape_is_refused_over_stdio_before_anything_is_read_or_sent(
-    sandbox: Recorded, workspace: Workspace
-) -> None:
+async def test_every_escape_is_refused_before_anything_is_read_or_sent(sandbox: Recorded, workspace: Workspace) -> None:
     attempts = {
         "dot-dot": "../outside/secret.csv",
         "dot-dot inside a longer path": "data/../../outside/secret.csv",
@@ -151,7 +134,7 @@ async def test_every_escape_is_refused_over_stdio_before_anything_is_read_or_sen
         "NUL byte": "data/donors.csv\x00.txt",
     }
     mark = sandbox.requests.mark()
-    async with stdio(sandbox, roots=_roots(workspace.root_uri)) as client:
+    async with Client(in_process(sandbox), list_roots_callback=_roots(workspace.root_uri)) as client:
         answers = {name: await client.call_tool(TOOL, load_arguments(path, "t")) for name, path in attempts.items()}
     for name, answer in answers.items():
         said = everything_said(answer)
