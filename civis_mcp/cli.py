@@ -510,7 +510,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from civis_mcp.demo import list_failures, main_demo
 
-        return list_failures(sys.stdout) if args.list else main_demo()
+        if args.list:
+            return list_failures(sys.stdout)
+        _freeze_start_up_objects()
+        return main_demo()
     return _manifest(args)
 
 
