@@ -630,7 +630,7 @@ async def test_a_run_that_ends_while_the_human_looks_is_not_cancelled(
 async def test_no_answer_in_time_is_a_refusal(world: CivisWorld, fake: FakeCivis, tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     slow_server = build_server(
-        Settings(api_key=SecretStr(KEY), api_endpoint=fake.url, confirm_timeout=0.5, audit_log=audit)
+        Settings(api_key=SecretStr(KEY), api_endpoint=fake.url, confirm_timeout=0.25, audit_log=audit)
     )
     answered: list[bool] = []
 
@@ -651,14 +651,14 @@ async def test_no_answer_in_time_is_a_refusal(world: CivisWorld, fake: FakeCivis
 
 
 async def test_the_timeout_refusal_states_the_timeout(world: CivisWorld, fake: FakeCivis) -> None:
-    slow_server = server_for(fake, confirm_timeout=0.5)
+    slow_server = server_for(fake, confirm_timeout=0.25)
 
     async def slow(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         await anyio.sleep(3)
         return types.ElicitResult(action="accept", content={"confirm": True})
 
     result = await call(slow_server, "legacy", "imports_post_cancel", {"id": IMPORT_ID}, slow)
-    assert "0.5 s" in text_of(result), text_of(result)
+    assert "0.25 s" in text_of(result), text_of(result)
 
 
 # --- preview accuracy ----------------------------------------------------------------------------------------------

@@ -236,13 +236,13 @@ def connect(fake: FakeCivis, **overrides: Any) -> Client:
 
 async def test_a_hung_read_ends_at_the_deadline(fake: FakeCivis, released: threading.Event) -> None:
     fake.route("GET", "/imports/7", hang(released))
-    async with connect(fake, call_deadline=0.5) as client:
+    async with connect(fake, call_deadline=0.3) as client:
         began = time.monotonic()
         result = await client.call_tool("imports_get", {"id": 7})
         elapsed = time.monotonic() - began
     text = text_of(result)
     assert result.is_error
-    assert "imports_get failed after 1 attempt(s): no answer came within the call deadline of 0.5 s" in text
+    assert "imports_get failed after 1 attempt(s): no answer came within the call deadline of 0.3 s" in text
     assert "CIVIS_MCP_CALL_DEADLINE" in text and "nothing changed" in text
     assert elapsed < 8  # far from the 10 s the handler would hang (and from minutes without a deadline)
 
@@ -252,11 +252,11 @@ async def test_a_hung_write_ends_at_the_deadline_with_outcome_unknown_and_is_not
 ) -> None:
     fake.route("GET", "/imports/7", Reply(200, {"id": 7, "name": "plain", "isOutbound": False, "syncs": []}))
     fake.route("POST", "/imports/7/runs", hang(released))
-    async with connect(fake, call_deadline=0.5) as client:
+    async with connect(fake, call_deadline=0.3) as client:
         result = await client.call_tool("imports_post_runs", {"id": 7})
     text = text_of(result)
     assert result.is_error
-    assert "imports_post_runs was sent, but no answer came within the call deadline of 0.5 s" in text
+    assert "imports_post_runs was sent, but no answer came within the call deadline of 0.3 s" in text
     assert "outcome is unknown" in text and "imports_list_runs" in text
     assert [r.method for r in fake.requests] == ["GET", "POST"]
 
