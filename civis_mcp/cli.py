@@ -431,9 +431,10 @@ def _hosted_from(args: argparse.Namespace) -> HostedSettings:
 
 def _run(build: Any, settings: Settings, hosted: HostedSettings | None) -> None:
     """Serve over stdio, or over streamable HTTP when ``--http [HOST:]PORT`` was given."""
-    _freeze_start_up_objects()
     if hosted is None:
-        build(settings).run("stdio")
+        server = build(settings)
+        _freeze_start_up_objects()
+        server.run("stdio")
         return
     import uvicorn
 
@@ -441,6 +442,7 @@ def _run(build: Any, settings: Settings, hosted: HostedSettings | None) -> None:
 
     hosting = Hosting.create(hosted)
     app = http_app(build(settings, hosting=hosting), hosting, settings.api_endpoint)
+    _freeze_start_up_objects()
     # log_config=None: uvicorn's own lines go through the JSON, redacting handler above.
     uvicorn.Server(uvicorn.Config(app, host=hosted.host, port=hosted.port, log_config=None)).run()
 

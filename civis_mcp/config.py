@@ -45,9 +45,9 @@ DEFAULT_FILE_MAX_BYTES = 1024**3
 DEFAULT_FILE_TYPES = frozenset({"csv", "tsv", "txt", "psv", "csv.gz", "tsv.gz", "txt.gz", "psv.gz"})
 """File name endings ``imports_load_file`` reads by default (compared in lower case)."""
 MIN_RESULT_BUDGET = 2_000
+"""Below this, a result cannot keep even its identifying fields and the note saying what was cut."""
 LONGEST_WAIT_PAUSE = 10.0
 """Seconds: the longest pause of ``imports_wait_for_run`` between two reads of a run."""
-"""Below this, a result cannot keep even its identifying fields and the note saying what was cut."""
 
 
 def split_names(raw: str) -> frozenset[str] | None:
